@@ -1,0 +1,74 @@
+"""detectron2's schedules, numerically identical to ``detectron2.solver.build_lr_scheduler``.
+
+Differences, all where detectron2 crashes or silently misbehaves:
+
+* past ``max_iter`` the final value holds (detectron2 raises, or a cosine rises again);
+* ``steps`` at or past ``max_iter`` are an error (detectron2 drops them with a log line,
+  or raises deep inside fvcore for a step equal to ``max_iter``);
+* ``warmup_iters >= max_iter`` is an error (detectron2's lr then *falls* during warmup);
+* warmup methods ``exponential``, ``cosine`` and ``none`` are accepted too.
+"""
+
+from __future__ import annotations
+
+from torch.optim import Optimizer
+
+from schedreg import fractional
+from schedreg.config import SolverConfig, validate_warmup
+from schedreg.errors import ConfigError
+from schedreg.registry import register_scheduler
+from schedreg.schedules import PolyDecay, Schedule
+
+DETECTRON2_DEFAULTS = {"warmup_iters": 1000}
+
+
+def _with_warmup(main: fractional.FractionSchedule, solver: SolverConfig) -> Schedule:
+    """detectron2's ``WarmupParamScheduler`` over ``max_iter`` steps."""
+    validate_warmup(solver)
+    length = 0.0 if solver.warmup_method == "none" else solver.warmup_iters / solver.max_iter
+    warmed = fractional.Warmup(
+        main, solver.warmup_method, solver.warmup_factor, length, solver.rescale_interval
+    )
+    return fractional.OverSteps(warmed, solver.max_iter)
+
+
+@register_scheduler("WarmupMultiStepLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
+def warmup_multistep(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """lr = base_lr * gamma ** (number of ``steps`` passed), after warmup."""
+    late = [s for s in solver.steps if s >= solver.max_iter]
+    if late:
+        raise ConfigError(
+            f"{solver.path('steps')} must all be smaller than {solver.path('max_iter')} "
+            f"({solver.max_iter}), got {list(solver.steps)}"
+        )
+    values = tuple(solver.gamma**k for k in range(len(solver.steps) + 1))
+    return _with_warmup(fractional.MultiStep(values, solver.steps, solver.max_iter), solver)
+
+
+@register_scheduler("WarmupCosineLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
+def warmup_cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """Half a cosine from base_lr to base_lr_end over ``max_iter``, after warmup."""
+    end = solver.base_lr_end / solver.base_lr
+    if end > 1.0:
+        raise ConfigError(
+            f"{solver.path('base_lr_end')} must be <= {solver.path('base_lr')} "
+            f"({solver.base_lr}), got {solver.base_lr_end}"
+        )
+    return _with_warmup(fractional.Cosine(1.0, end), solver)
+
+
+@register_scheduler("WarmupStepWithFixedGammaLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
+def warmup_step_with_fixed_gamma(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """``num_decays`` decays by ``gamma``, evenly spaced over ``max_iter``, after warmup."""
+    main = fractional.StepWithFixedGamma(1.0, solver.gamma, solver.num_decays)
+    return _with_warmup(main, solver)
+
+
+@register_scheduler("WarmupPolyLR", defaults=DETECTRON2_DEFAULTS)
+def warmup_poly(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """DeepLab's poly decay, ``(1 - step / max_iter) ** poly_lr_power``.
+
+    Floored at ``poly_lr_constant_ending``. Its warmup is the factory's multiplicative
+    one, as in DeepLab's ``WarmupPolyLR``.
+    """
+    return PolyDecay(solver.max_iter, solver.poly_lr_power, solver.poly_lr_constant_ending)

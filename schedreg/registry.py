@@ -1,0 +1,122 @@
+"""A name -> builder registry with "did you mean" lookups."""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from schedreg.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Entry(Generic[F]):
+    """A registered builder and what the factory needs to know about it.
+
+    Attributes:
+        builder: the registered function.
+        defaults: config defaults that replace the global ones for this entry, for keys
+            the user did not set (detectron2's schedules default to 1000 warmup iters).
+        own_warmup: the builder reads the warmup keys itself; the factory adds none.
+    """
+
+    builder: F
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    own_warmup: bool = False
+
+
+def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """True for two versions of one builder, e.g. before and after ``importlib.reload``."""
+    if a == b:
+        return True
+    names = [(getattr(f, "__module__", None), getattr(f, "__qualname__", None)) for f in (a, b)]
+    return None not in names[0] and names[0] == names[1]
+
+
+def suggest(name: str, names: list[str], n: int = 3) -> list[str]:
+    """Registered names close to ``name``: case-insensitive substring matches first."""
+    lowered = name.lower()
+    score = {c: difflib.SequenceMatcher(None, lowered, c.lower()).ratio() for c in names}
+    contains = sorted((c for c in names if lowered in c.lower()), key=score.get, reverse=True)
+    close = [c for c in sorted(names, key=score.get, reverse=True) if score[c] >= 0.6]
+    return list(dict.fromkeys(contains + close))[:n]
+
+
+class Registry(Generic[F]):
+    """Builders by name, filled with the :meth:`register` decorator.
+
+    >>> REG = Registry("scheduler")
+    >>> @REG.register("Mine")
+    ... def build(solver, optimizer): ...
+    >>> "Mine" in REG, list(REG)
+    (True, ['Mine'])
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[F]] = {}
+        self._lock = threading.Lock()
+
+    def register(
+        self,
+        name: str | None = None,
+        *,
+        defaults: Mapping[str, Any] | None = None,
+        own_warmup: bool = False,
+    ) -> Callable[[F], F]:
+        """Decorator adding a builder under ``name`` (default: the function's name).
+
+        Raises ``ValueError`` if the name is taken by a different function; registering
+        the same function again (a module reload) replaces the entry.
+        """
+
+        def decorator(builder: F) -> F:
+            key = name or builder.__name__
+            entry = Entry(builder, dict(defaults or {}), own_warmup)
+            with self._lock:
+                taken = self._entries.get(key)
+                if taken is not None and not _same_function(taken.builder, builder):
+                    raise ValueError(
+                        f"{self.kind} {key!r} is already registered by "
+                        f"{taken.builder.__module__}.{taken.builder.__qualname__}"
+                    )
+                self._entries[key] = entry
+            return builder
+
+        return decorator
+
+    def entry(self, name: str, key: str = "lr_scheduler_name") -> Entry[F]:
+        """The entry for ``name``; a :class:`ConfigError` naming ``key`` if unknown."""
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            pass
+        names = sorted(self._entries)
+        hint = suggest(str(name), names)
+        did_you_mean = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        raise ConfigError(
+            f"{key}: unknown {self.kind} {name!r}{did_you_mean} (registered: {', '.join(names)})"
+        )
+
+    def get(self, name: str) -> F:
+        """The builder registered under ``name``."""
+        return self.entry(name).builder
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+SCHEDULERS: Registry[Callable[..., Any]] = Registry("scheduler")
+"""Scheduler builders: ``fn(solver, optimizer) -> LRScheduler | Schedule``."""
+
+register_scheduler = SCHEDULERS.register
