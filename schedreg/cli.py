@@ -4,7 +4,8 @@
     schedreg plot [CONFIG.yaml] [key=value ...] [-o lr.png]
 
 ``key=value`` overrides use dotted paths from the config root (``solver.max_iter=9000``).
-Without a config file the config is just the overrides, on detectron2's defaults.
+Without a config file the config is just the overrides, on detectron2's defaults. A
+file holding only solver keys (like ``conf/solver/cosine.yaml``) is the ``solver`` node.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from schedreg.errors import ConfigError
 
 
 def load_config(path: str | None, overrides: Sequence[str]) -> Any:
-    """The config in ``path`` (YAML) with dotted ``key=value`` overrides merged on top."""
+    """The config in ``path`` (YAML) with dotted ``key=value`` overrides merged on top.
+
+    A file without a ``solver``/``SOLVER`` node is taken to be the solver node itself.
+    """
     from omegaconf import OmegaConf
 
     base = OmegaConf.load(path) if path else OmegaConf.create({})
+    if not {"solver", "SOLVER"} & set(base):
+        base = OmegaConf.create({"solver": base})
     return OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
 
 
@@ -34,9 +40,9 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, list
     """
     import torch
 
-    from schedreg.factory import build_lr_scheduler
+    from schedreg.factory import build_lr_scheduler, resolve
 
-    solver = solver_config(cfg)
+    _, solver = resolve(solver_config(cfg))
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=solver.base_lr)
     scheduler = build_lr_scheduler(solver, optimizer)
@@ -57,16 +63,13 @@ def landmarks(solver: SolverConfig, count: int, rows: int = 10) -> list[int]:
     return sorted(m for m in marks if 0 <= m < count)
 
 
-def show(cfg: Any, out: Any = sys.stdout) -> None:
+def show(cfg: Any) -> None:
     """Print the solver node and a table of lrs at landmark steps."""
     solver, lrs = simulate(cfg)
-    print(
-        f"scheduler: {solver.lr_scheduler_name}  (max_iter={solver.max_iter}, base_lr={solver.base_lr})",
-        file=out,
-    )
-    print(f"{'iteration':>10}  {'lr':>14}  {'x base_lr':>10}", file=out)
+    print(f"scheduler: {solver.lr_scheduler_name}  (max_iter={solver.max_iter}, base_lr={solver.base_lr})")
+    print(f"{'iteration':>10}  {'lr':>14}  {'x base_lr':>10}")
     for step in landmarks(solver, len(lrs) - 1):
-        print(f"{step:>10}  {lrs[step]:>14.8g}  {lrs[step] / solver.base_lr:>10.5g}", file=out)
+        print(f"{step:>10}  {lrs[step]:>14.8g}  {lrs[step] / solver.base_lr:>10.5g}")
 
 
 def plot(cfg: Any, output: str) -> None:

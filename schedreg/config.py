@@ -217,7 +217,7 @@ def solver_config(
     for raw_key, value in items.items():
         key = str(raw_key).lower()
         if key in values or key in other:
-            raise ConfigError(f"{probe.path(key)} is given twice (keys are case-insensitive)")
+            raise ConfigError(f"{probe.prefix}.{raw_key} repeats {key!r} (keys are case-insensitive)")
         if key in checks:
             values[key] = checks[key](value)
         elif key in DETECTRON2_OTHER_KEYS or upper:

@@ -11,7 +11,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from schedreg.adapter import MultiplierLR, ScaledLR
 from schedreg.config import SolverConfig, solver_config, validate_warmup
 from schedreg.errors import ConfigError
-from schedreg.registry import SCHEDULERS
+from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules import Constant, Product, Schedule
 from schedreg.warmup import WarmupFactor
 
@@ -44,14 +44,19 @@ def warmup_factor(solver: SolverConfig) -> WarmupFactor | None:
     return WarmupFactor(solver.warmup_method, solver.warmup_factor, solver.warmup_iters)
 
 
+def resolve(solver: SolverConfig) -> tuple[Entry[Any], SolverConfig]:
+    """The registry entry ``solver`` names, and ``solver`` with that entry's defaults."""
+    entry = SCHEDULERS.entry(solver.lr_scheduler_name, key=solver.path("lr_scheduler_name"))
+    return entry, solver.with_defaults(entry.defaults)
+
+
 def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: bool = False) -> LRScheduler:
     """Build from a validated solver node.
 
     ``nested`` builds a child of ``SequentialLR``/``ChainedScheduler``: no warmup (the
     outer scheduler owns it) and torch's schedulers unwrapped, as those parents expect.
     """
-    entry = SCHEDULERS.entry(solver.lr_scheduler_name, key=solver.path("lr_scheduler_name"))
-    solver = solver.with_defaults(entry.defaults)
+    entry, solver = resolve(solver)
     if nested:
         if "warmup_iters" in solver.explicit and solver.warmup_iters:
             raise ConfigError(

@@ -34,7 +34,7 @@ def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
     if a == b:
         return True
     names = [(getattr(f, "__module__", None), getattr(f, "__qualname__", None)) for f in (a, b)]
-    return None not in names[0] and names[0] == names[1]
+    return None not in names[0] and "<lambda>" not in names[0][1] and names[0] == names[1]
 
 
 def suggest(name: str, names: list[str], n: int = 3) -> list[str]:
