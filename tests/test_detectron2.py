@@ -8,6 +8,7 @@ code with schedreg.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import pytest
 import torch
@@ -319,7 +320,7 @@ def test_upper_case_config_errors_use_upper_case_paths():
 # ---- parity with detectron2's algorithm on fvcore -----------------------------------
 
 
-def detectron2_multipliers(s: dict, steps_to_check: range) -> list[float]:
+def detectron2_multipliers(s: dict, steps_to_check: Iterable[int]) -> list[float]:
     """detectron2.solver.build_lr_scheduler's multiplier, re-stated on fvcore's classes."""
     fv = pytest.importorskip("fvcore.common.param_scheduler")
     name, max_iter = s["lr_scheduler_name"], s["max_iter"]
@@ -348,7 +349,15 @@ def detectron2_multipliers(s: dict, steps_to_check: range) -> list[float]:
         lengths=[length, 1 - length],
         interval_scaling=["rescaled", "rescaled" if rescale else "fixed"],
     )
-    return [composite(i / max_iter) for i in steps_to_check]
+    return [_or_none(composite, i / max_iter) for i in steps_to_check]
+
+
+def _or_none(schedule, where: float) -> float | None:
+    """None where fvcore raises (fixed gamma indexes past its last value near the end)."""
+    try:
+        return schedule(where)
+    except IndexError:
+        return None
 
 
 PARITY_CASES = [
@@ -387,3 +396,30 @@ def test_schedule_equals_detectron2_at_every_iteration(case):
     for i, e in zip(every, expected, strict=True):
         a = schedule(i)
         assert a == pytest.approx(e, rel=RTOL, abs=0.0), (i, a, e)
+
+
+@pytest.mark.parametrize("name", ["WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR"])
+@pytest.mark.parametrize("rescale", [False, True])
+def test_schedule_equals_detectron2_around_every_boundary_beyond_a_million_iterations(name, rescale):
+    """Above 1e6 iterations fvcore's 1e-6 tolerance moves boundaries; schedreg follows it."""
+    case = dict(
+        lr_scheduler_name=name,
+        max_iter=2_500_000,
+        warmup_iters=20_000,
+        warmup_method="linear",
+        rescale_interval=rescale,
+        steps=[1_000_001, 2_000_000],
+        gamma=0.1,
+        num_decays=3,
+        base_lr=0.1,
+        base_lr_end=0.0,
+        warmup_factor=0.001,
+    )
+    edges = [0, 20_000, 625_000, 1_000_001, 1_250_000, 1_875_000, 2_000_000, 2_499_999]
+    probe = sorted({e + d for e in edges for d in range(-4, 5) if 0 <= e + d < 2_500_000})
+    schedule = schedreg.build_lr_scheduler({"solver": case}, make_optimizer(0.1)).schedule
+    for i, e in zip(probe, detectron2_multipliers(case, probe), strict=True):
+        if e is None:  # detectron2 crashes here; schedreg holds the last piece
+            assert name == "WarmupStepWithFixedGammaLR" and schedule(i) == pytest.approx(0.1**3, rel=RTOL)
+        else:
+            assert schedule(i) == pytest.approx(e, rel=RTOL, abs=0.0), i
