@@ -104,12 +104,17 @@ class ScaledLR(LRScheduler):
         self.base_lrs = list(getattr(inner, "base_lrs", self._inner_lrs()))
         self.last_epoch = 0
         self._step_count = 1
-        self._scale()
+        self._scale(write=True)
 
     def _inner_lrs(self) -> list[float | torch.Tensor]:
         return list(self.inner.get_last_lr())
 
-    def _scale(self) -> None:
+    def _scale(self, *, write: bool = False) -> None:
+        """Set each group's lr to the inner lr times the multiplier.
+
+        The inner scheduler has just written its own lrs into the groups, so with a
+        multiplier of 1 (after warmup) nothing needs writing unless ``write`` is set.
+        """
         multiplier = _check_multiplier(self.schedule(self.last_epoch), self.last_epoch, self.name)
         for group, lr in zip(self.optimizer.param_groups, self._inner_lrs(), strict=True):
             if not isinstance(lr, torch.Tensor) and not (0.0 <= lr < math.inf):
@@ -117,13 +122,16 @@ class ScaledLR(LRScheduler):
                     f"{self.name} produced lr {lr!r} at step {self.last_epoch}; a learning "
                     "rate must be finite and >= 0 -- check solver.args"
                 )
-            _set_lr(group, lr * multiplier)
+            if write or multiplier != 1.0:
+                _set_lr(group, lr * multiplier)
+        self._multiplier = multiplier
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Advance one step: step the inner scheduler on its own lrs, then scale."""
-        for group, lr in zip(self.optimizer.param_groups, self._inner_lrs(), strict=True):
-            _set_lr(group, lr)
+        if self._multiplier != 1.0:
+            for group, lr in zip(self.optimizer.param_groups, self._inner_lrs(), strict=True):
+                _set_lr(group, lr)
         try:
             self.inner.step(*args, **kwargs)
         except (ArithmeticError, ValueError) as exc:
@@ -145,4 +153,4 @@ class ScaledLR(LRScheduler):
         """Restore both states and write that step's lrs into the optimizer."""
         self.inner.load_state_dict(state_dict["inner"])
         self.last_epoch = int(state_dict["last_epoch"])
-        self._scale()
+        self._scale(write=True)

@@ -84,3 +84,24 @@ def test_quickstart_example_trains_and_logs_the_lr():
     )
     lines = result.stdout.splitlines()
     assert len(lines) == 6 and lines[0].startswith("iter    0  lr 0.000050")
+
+
+def test_step_overhead_benchmark_runs_at_a_tiny_size(tmp_path):
+    out = tmp_path / "ratios.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/step_overhead.py"),
+            "--steps",
+            "50",
+            "--groups",
+            "2",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "schedreg/torch" in result.stdout
+    assert out.exists() and '"ratios"' in out.read_text()

@@ -1,0 +1,305 @@
+"""Checkpoint and resume: every registered scheduler continues exactly after a restart."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import pickle
+from typing import Any
+
+import pytest
+import torch
+
+from schedreg import SCHEDULERS, build_lr_scheduler
+
+try:  # `python -m pytest` from the repo root
+    from tests import lambdas
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    import lambdas  # type: ignore[no-redef]
+
+LAMBDAS = lambdas.__name__
+GROUP_LRS = (0.1, 0.02)
+TOTAL = 40
+WARMUP = 5
+STOPS = (0, 3, 7, 23)  # 3 is inside the warmup of every case that has one
+
+# One sample config per registered name. Every new registration needs a case here.
+CASES: dict[str, dict[str, Any]] = {
+    "WarmupMultiStepLR": {"max_iter": TOTAL, "steps": [10, 25], "gamma": 0.5, "warmup_iters": WARMUP},
+    "WarmupCosineLR": {
+        "max_iter": TOTAL,
+        "base_lr": 0.1,
+        "base_lr_end": 0.001,
+        "warmup_iters": WARMUP,
+        "warmup_factor": 0.01,
+    },
+    "WarmupStepWithFixedGammaLR": {
+        "max_iter": TOTAL,
+        "num_decays": 3,
+        "gamma": 0.5,
+        "warmup_iters": WARMUP,
+        "warmup_method": "cosine",
+    },
+    "WarmupPolyLR": {
+        "max_iter": TOTAL,
+        "poly_lr_power": 0.9,
+        "warmup_iters": WARMUP,
+        "warmup_method": "exponential",
+        "warmup_factor": 0.01,
+    },
+    "LambdaLR": {
+        "warmup_iters": WARMUP,
+        "args": {"lr_lambda": [f"{LAMBDAS}.halve_every_10", f"{LAMBDAS}.inverse_sqrt"]},
+    },
+    "MultiplicativeLR": {
+        "warmup_iters": WARMUP,
+        "warmup_method": "constant",
+        "warmup_factor": 0.1,
+        "args": {"lr_lambda": f"{LAMBDAS}.shrink_slowly"},
+    },
+    "StepLR": {"warmup_iters": WARMUP, "args": {"step_size": 7, "gamma": 0.5}},
+    "MultiStepLR": {"steps": [10, 20], "gamma": 0.3, "warmup_iters": WARMUP},
+    "ConstantLR": {"args": {"factor": 0.5, "total_iters": 12}},
+    "LinearLR": {"warmup_iters": WARMUP, "args": {"start_factor": 0.2, "total_iters": 20}},
+    "ExponentialLR": {"warmup_iters": WARMUP, "warmup_method": "cosine", "args": {"gamma": 0.95}},
+    "SequentialLR": {
+        "max_iter": TOTAL,
+        "warmup_iters": WARMUP,
+        "args": {
+            "schedulers": [
+                {"lr_scheduler_name": "LinearLR", "args": {"start_factor": 0.2, "total_iters": 10}},
+                {"lr_scheduler_name": "CosineAnnealingLR"},
+            ],
+            "milestones": [10],
+        },
+    },
+    "PolynomialLR": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"power": 2.0}},
+    "CosineAnnealingLR": {"max_iter": TOTAL, "base_lr_end": 0.001, "warmup_iters": WARMUP},
+    "ChainedScheduler": {
+        "warmup_iters": WARMUP,
+        "args": {
+            "schedulers": [
+                {"lr_scheduler_name": "ConstantLR", "args": {"factor": 0.5, "total_iters": 9}},
+                {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": 0.9}},
+            ]
+        },
+    },
+    "ReduceLROnPlateau": {
+        "warmup_iters": WARMUP,
+        "args": {"factor": 0.5, "patience": 2, "cooldown": 1},
+    },
+    "CyclicLR": {
+        "warmup_iters": WARMUP,
+        "args": {"base_lr": 0.001, "step_size_up": 6, "mode": "exp_range", "gamma": 0.97},
+    },
+    "CosineAnnealingWarmRestarts": {"warmup_iters": WARMUP, "args": {"T_0": 5, "T_mult": 2, "eta_min": 1e-4}},
+    "OneCycleLR": {"max_iter": TOTAL, "args": {"pct_start": 0.25}},
+}
+
+# More shapes worth resuming, beyond one per name.
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "WarmupCosineLR-rescale_interval": (
+        "WarmupCosineLR",
+        {"max_iter": TOTAL, "warmup_iters": WARMUP, "rescale_interval": True},
+    ),
+    "WarmupMultiStepLR-no-warmup": (
+        "WarmupMultiStepLR",
+        {"max_iter": TOTAL, "steps": [4, 30], "warmup_method": "none"},
+    ),
+    "CyclicLR-triangular2": (
+        "CyclicLR",
+        {"args": {"base_lr": [0.001, 0.0005], "step_size_up": 4, "mode": "triangular2"}},
+    ),
+    "OneCycleLR-warmup": ("OneCycleLR", {"max_iter": TOTAL, "warmup_iters": WARMUP}),
+    "ReduceLROnPlateau-max-mode": (
+        "ReduceLROnPlateau",
+        {"args": {"mode": "max", "factor": 0.7, "patience": 1, "threshold_mode": "abs"}},
+    ),
+}
+
+ALL_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    **{name: (name, solver) for name, solver in CASES.items()},
+    **VARIANTS,
+}
+
+
+def make_optimizer() -> torch.optim.Optimizer:
+    params = [torch.nn.Parameter(torch.zeros(3)) for _ in GROUP_LRS]
+    groups = [{"params": [p], "lr": lr} for p, lr in zip(params, GROUP_LRS, strict=True)]
+    return torch.optim.SGD(groups, lr=GROUP_LRS[0], momentum=0.9)
+
+
+def build(case: str) -> tuple[Any, torch.optim.Optimizer]:
+    name, solver = ALL_CASES[case]
+    optimizer = make_optimizer()
+    return build_lr_scheduler({"solver": {"lr_scheduler_name": name, **solver}}, optimizer), optimizer
+
+
+def plateau_metric(i: int) -> float:
+    """Improves for 6 steps, then plateaus (and rises slightly, for mode='max')."""
+    return 1.0 / (1 + min(i, 6))
+
+
+def lrs_of(optimizer: torch.optim.Optimizer) -> tuple[float, ...]:
+    return tuple(float(group["lr"]) for group in optimizer.param_groups)
+
+
+def advance(case: str, scheduler: Any, optimizer: torch.optim.Optimizer, i: int) -> None:
+    """Iteration ``i``: the optimizer steps, then the scheduler."""
+    optimizer.step()
+    if ALL_CASES[case][0] == "ReduceLROnPlateau":
+        scheduler.step(plateau_metric(i))
+    else:
+        scheduler.step()
+
+
+def uninterrupted(case: str, total: int = TOTAL) -> list[tuple[float, ...]]:
+    scheduler, optimizer = build(case)
+    lrs = [lrs_of(optimizer)]
+    for i in range(total):
+        advance(case, scheduler, optimizer, i)
+        lrs.append(lrs_of(optimizer))
+    return lrs
+
+
+def continue_and_compare(
+    case: str, scheduler: Any, optimizer: torch.optim.Optimizer, start: int, expected: list[tuple[float, ...]]
+) -> None:
+    assert lrs_of(optimizer) == expected[start], (
+        f"right after restoring at step {start}: {lrs_of(optimizer)} != {expected[start]}"
+    )
+    for i in range(start, TOTAL):
+        advance(case, scheduler, optimizer, i)
+        assert lrs_of(optimizer) == expected[i + 1], (
+            f"resumed at {start}, after {i + 1} steps: {lrs_of(optimizer)} != {expected[i + 1]}"
+        )
+
+
+def test_every_registered_scheduler_has_a_resume_case() -> None:
+    assert set(CASES) == set(SCHEDULERS)
+
+
+def test_each_case_changes_the_lr() -> None:
+    for case in ALL_CASES:
+        assert len(set(uninterrupted(case))) > 1, case
+
+
+@pytest.mark.parametrize("k", STOPS)
+@pytest.mark.parametrize("case", list(ALL_CASES))
+def test_state_dict_resume_continues_exactly(case: str, k: int) -> None:
+    expected = uninterrupted(case)
+
+    scheduler, optimizer = build(case)
+    for i in range(k):
+        advance(case, scheduler, optimizer, i)
+    assert lrs_of(optimizer) == expected[k]
+    buffer = io.BytesIO()
+    torch.save(scheduler.state_dict(), buffer)
+    buffer.seek(0)
+    state = torch.load(buffer, weights_only=True)
+
+    fresh, fresh_optimizer = build(case)  # new params, same initial lrs
+    fresh.load_state_dict(state)
+    assert list(fresh.get_last_lr()) == list(expected[k])
+    continue_and_compare(case, fresh, fresh_optimizer, k, expected)
+
+
+@pytest.mark.parametrize("k", [3, 23])
+@pytest.mark.parametrize("case", list(ALL_CASES))
+def test_checkpoint_of_optimizer_and_scheduler_together_continues_exactly(case: str, k: int) -> None:
+    """The usual flow: build both, load the optimizer's state, then the scheduler's."""
+    expected = uninterrupted(case)
+
+    scheduler, optimizer = build(case)
+    for i in range(k):
+        advance(case, scheduler, optimizer, i)
+    buffer = io.BytesIO()
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, buffer)
+    buffer.seek(0)
+    checkpoint = torch.load(buffer, weights_only=True)
+
+    fresh, fresh_optimizer = build(case)
+    fresh_optimizer.load_state_dict(checkpoint["optimizer"])
+    fresh.load_state_dict(checkpoint["scheduler"])
+    continue_and_compare(case, fresh, fresh_optimizer, k, expected)
+
+
+# An unpickled optimizer's step() is no longer torch's wrapped one, so a child of SequentialLR that
+# takes its first step after unpickling warns about it (torch's behaviour, harmless here).
+@pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden")
+@pytest.mark.parametrize("k", [3, 7])
+@pytest.mark.parametrize("case", list(ALL_CASES))
+def test_pickled_optimizer_and_scheduler_continue_exactly(case: str, k: int) -> None:
+    expected = uninterrupted(case)
+
+    scheduler, optimizer = build(case)
+    for i in range(k):
+        advance(case, scheduler, optimizer, i)
+    restored = pickle.loads(pickle.dumps({"optimizer": optimizer, "scheduler": scheduler}))
+    assert restored["scheduler"].optimizer is restored["optimizer"]
+    continue_and_compare(case, restored["scheduler"], restored["optimizer"], k, expected)
+
+
+def test_loading_state_does_not_depend_on_the_fresh_schedulers_own_progress() -> None:
+    """Loading step 7's state into a scheduler that already ran 20 steps gives step 7's lrs."""
+    expected = uninterrupted("SequentialLR")
+    scheduler, optimizer = build("SequentialLR")
+    for i in range(7):
+        advance("SequentialLR", scheduler, optimizer, i)
+    state = scheduler.state_dict()
+    other, other_optimizer = build("SequentialLR")
+    for i in range(20):
+        advance("SequentialLR", other, other_optimizer, i)
+    other.load_state_dict(state)
+    continue_and_compare("SequentialLR", other, other_optimizer, 7, expected)
+
+
+# --- past max_iter ---------------------------------------------------------------------
+
+DETECTRON2 = ("WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR", "WarmupPolyLR")
+SHORT = 20
+
+
+@pytest.mark.parametrize("name", DETECTRON2)
+def test_detectron2_schedules_hold_the_final_value_past_max_iter(name: str) -> None:
+    solver = {
+        **CASES[name],
+        "lr_scheduler_name": name,
+        "max_iter": SHORT,
+        "steps": [8, 15],
+        "poly_lr_constant_ending": 0.05,
+    }
+    optimizer = make_optimizer()
+    scheduler = build_lr_scheduler({"solver": solver}, optimizer)
+    lrs = [lrs_of(optimizer)]
+    for _ in range(3 * SHORT):
+        optimizer.step()
+        scheduler.step()  # no exception past max_iter
+        lrs.append(lrs_of(optimizer))
+    final = lrs[SHORT]
+    assert all(lr == final for lr in lrs[SHORT:]), f"{name} moves after max_iter: {lrs[SHORT:]}"
+    after_warmup = lrs[WARMUP:]
+    for a, b in itertools.pairwise(after_warmup):
+        assert b[0] <= a[0] and b[1] <= a[1], f"{name} rises after warmup: {a} -> {b}"
+    assert final[0] < GROUP_LRS[0]
+
+
+def test_detectron2_cosine_ends_at_base_lr_end_and_stays() -> None:
+    optimizer = make_optimizer()
+    scheduler = build_lr_scheduler(
+        {
+            "solver": {
+                "lr_scheduler_name": "WarmupCosineLR",
+                "max_iter": SHORT,
+                "base_lr": 0.1,
+                "base_lr_end": 0.001,
+                "warmup_iters": WARMUP,
+            }
+        },
+        optimizer,
+    )
+    for step in range(1, 3 * SHORT + 1):
+        optimizer.step()
+        scheduler.step()
+        if step >= SHORT:
+            assert lrs_of(optimizer) == pytest.approx([lr * 0.01 for lr in GROUP_LRS], rel=1e-9)
