@@ -54,7 +54,7 @@ def pairs(steps: int) -> dict[str, tuple[Callable, Callable]]:
                     "solver": {
                         "lr_scheduler_name": "CosineAnnealingLR",
                         "max_iter": steps,
-                        "warmup_iters": 100,
+                        "warmup_iters": steps // 10,
                     }
                 },
                 o,
