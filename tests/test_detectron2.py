@@ -312,6 +312,15 @@ def test_bad_detectron2_settings_name_the_key(solver, message):
         schedreg.build_lr_scheduler({"solver": solver}, make_optimizer(0.1))
 
 
+@pytest.mark.parametrize(
+    "name", ["WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR", "WarmupPolyLR"]
+)
+def test_args_given_to_a_detectron2_schedule_are_an_error_not_ignored(name):
+    solver = dict(lr_scheduler_name=name, max_iter=100, steps=[50], warmup_iters=10, args={"T_max": 5})
+    with pytest.raises(ConfigError, match=rf"solver\.args is not read by {name}, got \{{'T_max': 5\}}"):
+        schedreg.build_lr_scheduler({"solver": solver}, make_optimizer(0.1))
+
+
 def test_upper_case_config_errors_use_upper_case_paths():
     with pytest.raises(ConfigError, match=r"SOLVER\.STEPS must be increasing"):
         schedreg.build_lr_scheduler({"SOLVER": {"STEPS": (600, 300)}}, make_optimizer(0.1))

@@ -22,8 +22,18 @@ from schedreg.schedules import PolyDecay, Schedule
 DETECTRON2_DEFAULTS = {"warmup_iters": 1000}
 
 
+def reject_args(solver: SolverConfig) -> None:
+    """detectron2's schedules are configured by solver keys only; ``args`` would be ignored."""
+    if solver.args:
+        raise ConfigError(
+            f"{solver.path('args')} is not read by {solver.lr_scheduler_name}, got {dict(solver.args)}; "
+            "set its solver keys instead"
+        )
+
+
 def _with_warmup(main: fractional.FractionSchedule, solver: SolverConfig) -> Schedule:
     """detectron2's ``WarmupParamScheduler`` over ``max_iter`` steps."""
+    reject_args(solver)
     validate_warmup(solver)
     length = 0.0 if solver.warmup_method == "none" else solver.warmup_iters / solver.max_iter
     warmed = fractional.Warmup(
@@ -71,4 +81,5 @@ def warmup_poly(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
     Floored at ``poly_lr_constant_ending``. Its warmup is the factory's multiplicative
     one, as in DeepLab's ``WarmupPolyLR``.
     """
+    reject_args(solver)
     return PolyDecay(solver.max_iter, solver.poly_lr_power, solver.poly_lr_constant_ending)
