@@ -6,15 +6,33 @@
 ...     {"solver": {"lr_scheduler_name": "WarmupCosineLR", "max_iter": 100, "warmup_iters": 10}}, opt)
 >>> opt.param_groups[0]["lr"]  # warmup_factor (0.001) * base lr
 0.0001
+
+``import schedreg`` does not import torch: the torch layer loads on first use, so
+Hydra can read schedreg's config groups in any app without paying for torch.
 """
 
-from schedreg import builders as _builders  # noqa: F401  (registers the built-in schedulers)
-from schedreg.adapter import MultiplierLR, ScaledLR
+import importlib
+from typing import Any
+
 from schedreg.config import SolverConfig, solver_config
 from schedreg.errors import ConfigError
-from schedreg.factory import build_lr_scheduler
 from schedreg.registry import SCHEDULERS, Registry, register_scheduler
 from schedreg.schedules import Schedule
+
+_TORCH_LAYER = {
+    "build_lr_scheduler": "schedreg.factory",
+    "MultiplierLR": "schedreg.adapter",
+    "ScaledLR": "schedreg.adapter",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TORCH_LAYER:
+        raise AttributeError(f"module 'schedreg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_TORCH_LAYER[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SCHEDULERS",

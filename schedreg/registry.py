@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -56,10 +57,20 @@ class Registry(Generic[F]):
     (True, ['Mine'])
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, load: Callable[[], object] | None = None) -> None:
+        """``load`` (e.g. importing the built-in builders) runs once, at the first lookup."""
         self.kind = kind
         self._entries: dict[str, Entry[F]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._load = load
+
+    def _loaded(self) -> dict[str, Entry[F]]:
+        if self._load is not None:
+            with self._lock:
+                load, self._load = self._load, None
+                if load is not None:
+                    load()
+        return self._entries
 
     def register(
         self,
@@ -78,7 +89,7 @@ class Registry(Generic[F]):
             key = name or builder.__name__
             entry = Entry(builder, dict(defaults or {}), own_warmup)
             with self._lock:
-                taken = self._entries.get(key)
+                taken = self._loaded().get(key)
                 if taken is not None and not _same_function(taken.builder, builder):
                     raise ValueError(
                         f"{self.kind} {key!r} is already registered by "
@@ -91,11 +102,12 @@ class Registry(Generic[F]):
 
     def entry(self, name: str, key: str = "lr_scheduler_name") -> Entry[F]:
         """The entry for ``name``; a :class:`ConfigError` naming ``key`` if unknown."""
+        entries = self._loaded()
         try:
-            return self._entries[name]
+            return entries[name]
         except (KeyError, TypeError):
             pass
-        names = sorted(self._entries)
+        names = sorted(entries)
         hint = suggest(str(name), names)
         did_you_mean = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
         raise ConfigError(
@@ -107,16 +119,20 @@ class Registry(Generic[F]):
         return self.entry(name).builder
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._loaded()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._entries))
+        return iter(list(self._loaded()))
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._loaded())
 
 
-SCHEDULERS: Registry[Callable[..., Any]] = Registry("scheduler")
-"""Scheduler builders: ``fn(solver, optimizer) -> LRScheduler | Schedule``."""
+SCHEDULERS: Registry[Callable[..., Any]] = Registry(
+    "scheduler", load=lambda: importlib.import_module("schedreg.builders")
+)
+"""Scheduler builders: ``fn(solver, optimizer) -> LRScheduler | Schedule``.
+
+The built-in ones (which import torch) are registered at the first lookup."""
 
 register_scheduler = SCHEDULERS.register

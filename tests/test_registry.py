@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -168,3 +170,17 @@ def test_a_schedule_producing_a_negative_or_nan_lr_is_refused():
             lrs(dict(lr_scheduler_name="TestNegative"), 3)
     finally:
         SCHEDULERS._entries.pop("TestNegative")
+
+
+def test_importing_schedreg_does_not_import_torch():
+    code = "import sys, schedreg; assert 'torch' not in sys.modules; print(len(schedreg.SCHEDULERS))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(result.stdout) >= 19
+
+
+def test_a_lazy_registry_loads_its_builtins_before_the_first_lookup_or_registration():
+    loads = []
+    reg = Registry("thing", load=lambda: (loads.append(1), reg.register("builtin")(lambda s, o: None)))
+    with pytest.raises(ValueError, match="'builtin' is already registered"):
+        reg.register("builtin")(lambda s, o: 1)
+    assert "builtin" in reg and loads == [1]
