@@ -60,10 +60,12 @@ class SolverConfig:
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"
     upper: bool = False
+    spelled: Mapping[str, str] = field(default_factory=dict)
 
     def path(self, key: str) -> str:
-        """``key``'s full path as the user wrote it: ``solver.steps`` or ``SOLVER.STEPS``."""
-        return f"{self.prefix}.{key.upper() if self.upper else key}"
+        """``key``'s full path as the user wrote it: ``solver.steps``, ``SOLVER.STEPS`` or
+        ``solver.warmup.method``."""
+        return f"{self.prefix}.{self.spelled.get(key) or (key.upper() if self.upper else key)}"
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> SolverConfig:
         """A copy where ``defaults`` replace the values of keys the user did not set."""
@@ -72,8 +74,39 @@ class SolverConfig:
 
 
 SCHEDULE_KEYS = tuple(
-    f.name for f in dataclasses.fields(SolverConfig) if f.name not in ("other", "explicit", "prefix", "upper")
+    f.name
+    for f in dataclasses.fields(SolverConfig)
+    if f.name not in ("other", "explicit", "prefix", "upper", "spelled")
 )
+WARMUP_NODE_KEYS = ("method", "factor", "iters")
+"""Keys of the nested spelling ``warmup: {method, factor, iters}`` of the ``warmup_*`` keys."""
+
+
+def _flatten_warmup(
+    items: Mapping[str, Any], path: Callable[[str], str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``items`` with a nested ``warmup`` node spread into ``warmup_*`` keys, and how each was spelled."""
+    flat = {k: v for k, v in items.items() if str(k).lower() != "warmup"}
+    node = next((v for k, v in items.items() if str(k).lower() == "warmup"), None)
+    if node is None:
+        return flat, {}
+    if not isinstance(node, Mapping):
+        raise ConfigError(
+            f"{path('warmup')} must be a mapping with keys {', '.join(WARMUP_NODE_KEYS)}, got {node!r}"
+        )
+    spelled = {}
+    for sub, value in node.items():
+        if sub not in WARMUP_NODE_KEYS:
+            hint = suggest(str(sub), list(WARMUP_NODE_KEYS), n=1)
+            did_you_mean = f"; did you mean {path('warmup')}.{hint[0]}?" if hint else ""
+            raise ConfigError(
+                f"unknown key {path('warmup')}.{sub}{did_you_mean} (allowed: {', '.join(WARMUP_NODE_KEYS)})"
+            )
+        key = f"warmup_{sub}"
+        if any(str(k).lower() == key for k in flat):
+            raise ConfigError(f"{path('warmup')}.{sub} and {path(key)} both set the same thing; keep one")
+        flat[key], spelled[key] = value, f"warmup.{sub}"
+    return flat, spelled
 
 
 def _plain(value: Any) -> Any:
@@ -209,7 +242,9 @@ def solver_config(
         raise ConfigError(f"{prefix or found} must be a mapping of solver keys, got {items!r}")
     upper = any(isinstance(k, str) and k.isupper() for k in items)
     base = inherit or SolverConfig()
-    probe = dataclasses.replace(base, prefix=prefix or found, upper=upper)
+    probe = dataclasses.replace(base, prefix=prefix or found, upper=upper, spelled={})
+    items, spelled = _flatten_warmup(items, probe.path)
+    probe = dataclasses.replace(probe, spelled=spelled)
     checks = _checks(probe.path)
 
     values: dict[str, Any] = {}

@@ -125,3 +125,30 @@ def test_unknown_scheduler_suggests_the_closest_names(name, suggestion):
 def test_detectron2_project_keys_in_an_upper_case_node_are_kept_not_rejected():
     solver = solver_config({"SOLVER": {"BACKBONE_MULTIPLIER": 0.1, "MAX_ITER": 10, "STEPS": [5]}})
     assert solver.other == {"backbone_multiplier": 0.1}
+
+
+def test_nested_warmup_node_is_the_same_as_flat_detectron2_names():
+    nested = {**SOLVER, "warmup": {"method": "constant", "factor": 0.1}}
+    flat = {**SOLVER, "warmup_method": "constant", "warmup_factor": 0.1}
+    assert curve({"solver": nested}) == curve({"solver": flat})
+
+
+@pytest.mark.parametrize(
+    ("warmup", "message"),
+    [
+        ({"metod": "linear"}, r"unknown key solver\.warmup\.metod; did you mean solver\.warmup\.method\?"),
+        ({"method": "linaer"}, r"solver\.warmup\.method must be one of none, constant, linear"),
+        ({"factor": 2.0}, r"solver\.warmup\.factor must be in \[0\.0, 1\.0\], got 2\.0"),
+        ("linear", r"solver\.warmup must be a mapping with keys method, factor, iters"),
+    ],
+)
+def test_nested_warmup_errors_use_the_nested_path(warmup, message):
+    with pytest.raises(ConfigError, match=message):
+        schedreg.build_lr_scheduler({"solver": {**SOLVER, "warmup": warmup}}, optimizer())
+
+
+def test_nested_and_flat_spelling_of_one_key_together_is_an_error():
+    with pytest.raises(ConfigError, match=r"solver\.warmup\.method and solver\.warmup_method both set"):
+        schedreg.build_lr_scheduler(
+            {"solver": {**SOLVER, "warmup": {"method": "linear"}, "warmup_method": "constant"}}, optimizer()
+        )
