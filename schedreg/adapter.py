@@ -135,9 +135,7 @@ class ScaledLR(LRScheduler):
         try:
             self.inner.step(*args, **kwargs)
         except (ArithmeticError, ValueError) as exc:
-            raise ConfigError(
-                f"{self.name} failed at step {self.last_epoch + 1}: {exc} -- check solver.args"
-            ) from exc
+            raise ConfigError(f"{self.name} failed at step {self.last_epoch + 1}: {exc}") from exc
         self.last_epoch += 1
         self._step_count += 1
         self._scale()

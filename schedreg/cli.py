@@ -1,42 +1,69 @@
-"""The ``schedreg`` command: show or plot the schedule a config describes.
+"""The ``schedreg`` command: list schedulers, show or plot a configured schedule.
 
-    schedreg show [CONFIG.yaml] [key=value ...]
-    schedreg plot [CONFIG.yaml] [key=value ...] [-o lr.png]
+    schedreg list
+    schedreg show [OVERRIDE ...]            e.g. solver=cosine solver.max_iter=1000
+    schedreg plot [OVERRIDE ...] [-o lr.png] [--log]
 
-``key=value`` overrides use dotted paths from the config root (``solver.max_iter=9000``).
-Without a config file the config is just the overrides, on detectron2's defaults. A
-file holding only solver keys (like ``conf/solver/cosine.yaml``) is the ``solver`` node.
+Overrides are Hydra's, over schedreg's config groups (``solver=...``,
+``solver/warmup=...``, ``solver.key=value``). A comma list (``solver=cosine,multistep``)
+shows or plots each choice; ``plot`` overlays them in one figure. ``--config-dir`` and
+``--config-name`` read your own Hydra app's primary config instead of schedreg's.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from schedreg.config import SolverConfig, solver_config
 from schedreg.errors import ConfigError
 
 
-def load_config(path: str | None, overrides: Sequence[str]) -> Any:
-    """The config in ``path`` (YAML) with dotted ``key=value`` overrides merged on top.
+def expand_sweeps(overrides: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """One (label, overrides) per combination of the comma lists in ``overrides``.
 
-    A file without a ``solver``/``SOLVER`` node is taken to be the solver node itself.
+    The label names the swept choices only, e.g. ``solver=cosine solver/warmup=constant``.
     """
-    from omegaconf import OmegaConf
+    from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    base = OmegaConf.load(path) if path else OmegaConf.create({})
-    if not {"solver", "SOLVER"} & set(base):
-        base = OmegaConf.create({"solver": base})
-    return OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
+    choices = []
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.is_sweep_override():
+            key = override.get_key_element()
+            choices.append([(f"{key}={value}", True) for value in override.sweep_string_iterator()])
+        else:
+            choices.append([(override.input_line, False)])
+    return [
+        (" ".join(o for o, swept in combo if swept), [o for o, _ in combo])
+        for combo in itertools.product(*choices)
+    ]
+
+
+def compose(overrides: Sequence[str], config_dir: str | None, config_name: str) -> Any:
+    """The config Hydra composes from schedreg's groups (or your app's) and ``overrides``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir, initialize_config_module
+
+    from schedreg.schema import register_schemas
+
+    register_schemas()
+    if config_dir:
+        context = initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3")
+    else:
+        context = initialize_config_module("schedreg.conf", version_base="1.3")
+    with context:
+        return hydra_compose(config_name, overrides=list(overrides))
 
 
 def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, list[float]]:
     """The lr of every iteration, for one param group at ``solver.base_lr``.
 
-    Returns the solver node and ``num_steps + 1`` lrs (default ``max_iter + 1``): the lr of
-    iterations ``0 .. num_steps - 1`` and the one the scheduler holds after the end.
+    Returns the solver node (with its scheduler's defaults) and ``num_steps + 1`` lrs
+    (default ``max_iter + 1``): iterations ``0 .. num_steps - 1``, then the lr held after.
     """
     import torch
 
@@ -44,69 +71,123 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, list
 
     _, solver = resolve(solver_config(cfg))
     param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=solver.base_lr)
+    optimizer = torch.optim.SGD([param], lr=solver.base_lr, momentum=0.9)
     scheduler = build_lr_scheduler(solver, optimizer)
+    plateau = isinstance(getattr(scheduler, "inner", None), torch.optim.lr_scheduler.ReduceLROnPlateau)
     lrs = [optimizer.param_groups[0]["lr"]]
     for _ in range(solver.max_iter if num_steps is None else num_steps):
         optimizer.step()
-        scheduler.step()
+        scheduler.step(1.0) if plateau else scheduler.step()  # a metric that never improves
         lrs.append(optimizer.param_groups[0]["lr"])
     return solver, lrs
 
 
-def landmarks(solver: SolverConfig, count: int, rows: int = 10) -> list[int]:
-    """Steps worth printing: evenly spaced ones, plus both sides of warmup's end and milestones."""
-    marks = {0, count - 1}
-    marks.update(range(0, count, max(1, count // rows)))
-    for edge in (solver.warmup_iters, *solver.steps):
+def edges(solver: SolverConfig, lrs: Sequence[float]) -> list[int]:
+    """Where the schedule changes course: the end of warmup, and each step where a flat
+    stretch of lr ends (a milestone)."""
+    warm = [solver.warmup_iters] if solver.warmup_iters and solver.warmup_method != "none" else []
+    jumps = [i for i in range(2, len(lrs) - 1) if lrs[i - 2] == lrs[i - 1] != lrs[i]]
+    return sorted({*warm, *jumps})
+
+
+def landmarks(solver: SolverConfig, lrs: Sequence[float], rows: int = 10) -> list[int]:
+    """Steps worth printing: evenly spaced ones, and both sides of every edge."""
+    count = len(lrs) - 1
+    marks = {0, count - 1, *range(0, count, max(1, count // rows))}
+    for edge in edges(solver, lrs):
         marks.update({edge - 1, edge})
     return sorted(m for m in marks if 0 <= m < count)
 
 
 def show(cfg: Any) -> None:
-    """Print the solver node and a table of lrs at landmark steps."""
+    """Print the composed solver node and a table of lrs at landmark steps."""
+    from omegaconf import OmegaConf
+
     solver, lrs = simulate(cfg)
-    print(f"scheduler: {solver.lr_scheduler_name}  (max_iter={solver.max_iter}, base_lr={solver.base_lr})")
+    node = cfg.get("solver", cfg) if OmegaConf.is_config(cfg) else cfg
+    print(OmegaConf.to_yaml(node, resolve=True).rstrip() if OmegaConf.is_config(node) else node)
     print(f"{'iteration':>10}  {'lr':>14}  {'x base_lr':>10}")
-    for step in landmarks(solver, len(lrs) - 1):
+    for step in landmarks(solver, lrs):
         print(f"{step:>10}  {lrs[step]:>14.8g}  {lrs[step] / solver.base_lr:>10.5g}")
 
 
-def plot(cfg: Any, output: str) -> None:
-    """Draw the lr of every iteration to ``output`` (needs matplotlib)."""
+def plot(runs: Sequence[tuple[str, Any]], output: str, log: bool = False) -> None:
+    """Draw each run's lr curve into one figure at ``output``, edges marked (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    solver, lrs = simulate(cfg)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(range(len(lrs) - 1), lrs[:-1])
-    ax.set(xlabel="iteration", ylabel="learning rate", title=solver.lr_scheduler_name)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for label, cfg in runs:
+        solver, lrs = simulate(cfg)
+        (line,) = ax.plot(range(len(lrs) - 1), lrs[:-1], label=label or solver.lr_scheduler_name)
+        for edge in edges(solver, lrs):
+            ax.axvline(edge, color=line.get_color(), linestyle=":", linewidth=0.8)
+    ax.set(xlabel="iteration", ylabel="learning rate", yscale="log" if log else "linear")
     ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(output, dpi=100)
     plt.close(fig)
 
 
+def list_schedulers() -> Iterator[str]:
+    """One line per registered scheduler: name, where it comes from, what it takes."""
+    from schedreg.builders.torch_builtins import TorchBuilder
+    from schedreg.registry import SCHEDULERS
+
+    for name in sorted(SCHEDULERS):
+        builder = SCHEDULERS.get(name)
+        module = getattr(builder, "__module__", "") or ""
+        if isinstance(builder, TorchBuilder):
+            source, about = "torch", "args: " + ", ".join(builder.parameters())
+        else:
+            source = {"schedreg.builders.detectron2": "detectron2"}.get(
+                module, "schedreg" if module.startswith("schedreg.") else f"third-party ({module})"
+            )
+            about = (builder.__doc__ or "").strip().split("\n")[0]
+        yield f"{name:<28} {source:<11} {about}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``schedreg`` command."""
     parser = argparse.ArgumentParser(prog="schedreg", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["show", "plot"])
-    parser.add_argument("items", nargs="*", help="an optional CONFIG.yaml, then key=value overrides")
+    parser.add_argument("command", nargs="?", default="show", choices=["list", "show", "plot"])
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides, e.g. solver=cosine solver.max_iter=1000"
+    )
     parser.add_argument("-o", "--output", default="lr.png", help="image file for `plot` (default: lr.png)")
+    parser.add_argument("--log", action="store_true", help="`plot` with a log-scale lr axis")
+    parser.add_argument(
+        "-m", "--multirun", action="store_true", help="accepted for Hydra habit; sweeps always expand"
+    )
+    parser.add_argument("--config-dir", help="your Hydra app's config directory")
+    parser.add_argument(
+        "--config-name", default="schedreg", help="primary config name (default: schedreg's own)"
+    )
     args = parser.parse_args(argv)
-    path = args.items[0] if args.items and "=" not in args.items[0] else None
-    overrides = args.items[1:] if path else args.items
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
-        cfg = load_config(path, overrides)
+        if args.command == "list":
+            print("\n".join(list_schedulers()))
+            return 0
+        runs = [
+            (label, compose(o, args.config_dir, args.config_name))
+            for label, o in expand_sweeps(args.overrides)
+        ]
         if args.command == "show":
-            show(cfg)
+            for label, cfg in runs:
+                print(f"# {label or 'defaults'}") if len(runs) > 1 else None
+                show(cfg)
         else:
-            plot(cfg, args.output)
+            plot(runs, args.output, args.log)
             print(f"wrote {args.output}")
-    except ConfigError as exc:
-        print(f"schedreg: error: {exc}", file=sys.stderr)
+    except (ConfigError, HydraException, OmegaConfBaseException) as exc:
+        cause = f"\n{exc.__cause__}" if exc.__cause__ else ""
+        print(f"schedreg: error: {exc}{cause}", file=sys.stderr)
         return 2
     return 0
 

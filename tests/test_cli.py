@@ -1,7 +1,8 @@
-"""The ``schedreg`` command and the example scripts, run as a user would."""
+"""The ``schedreg`` command and the quick-start script, run as a user would."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -13,69 +14,120 @@ from schedreg.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def table(out: str) -> dict[int, float]:
+    """The iteration -> lr rows that ``schedreg show`` prints after the config."""
+    rows = out.split(" iteration ")[1].splitlines()[1:]
+    return {int(r.split()[0]): float(r.split()[1]) for r in rows if r.strip()}
+
+
 def test_show_prints_lrs_at_warmup_end_and_milestones(capsys):
-    assert (
-        main(
-            [
-                "show",
-                "solver.max_iter=1000",
-                "solver.steps=[600]",
-                "solver.warmup_iters=100",
-                "solver.base_lr=0.1",
-            ]
-        )
-        == 0
-    )
-    rows = {int(line.split()[0]): float(line.split()[1]) for line in capsys.readouterr().out.splitlines()[2:]}
+    overrides = [
+        "solver.max_iter=1000",
+        "solver.steps=[600]",
+        "solver.warmup_iters=100",
+        "solver.base_lr=0.1",
+    ]
+    assert main(["show", *overrides]) == 0
+    rows = table(capsys.readouterr().out)
     assert rows[0] == pytest.approx(0.1 * 0.001)
     assert rows[99] == pytest.approx(0.1 * (0.001 * (1 - 0.99) + 0.99))
     assert rows[100] == rows[599] == pytest.approx(0.1)
     assert rows[600] == rows[999] == pytest.approx(0.01)
 
 
-def test_show_reads_a_solver_file_and_applies_overrides(capsys):
+def test_show_with_no_arguments_runs_detectron2s_default(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "lr_scheduler_name: WarmupMultiStepLR" in out
+    rows = table(out)
+    assert rows[999] < rows[1000] == pytest.approx(0.001) and rows[30000] == pytest.approx(1e-4)
+
+
+def test_show_composes_a_solver_option_with_a_warmup_option(capsys):
     assert (
         main(
-            ["show", str(ROOT / "conf/solver/cosine.yaml"), "solver.max_iter=2000", "solver.warmup_iters=200"]
+            [
+                "show",
+                "solver=cosine",
+                "solver/warmup=constant",
+                "solver.max_iter=2000",
+                "solver.warmup_iters=200",
+            ]
         )
         == 0
     )
     out = capsys.readouterr().out
-    assert out.startswith("scheduler: WarmupCosineLR  (max_iter=2000, base_lr=0.02)")
-    assert "       199 " in out and "       200 " in out
+    assert "lr_scheduler_name: WarmupCosineLR" in out and "method: constant" in out
+    rows = table(out)
+    assert rows[199] == pytest.approx(0.001 * 0.1)  # constant warmup at factor 0.1 x main(0)
+    assert rows[200] == pytest.approx(0.001 * 0.5 * (1 + math.cos(math.pi * 200 / 2000)))
 
 
-def test_bad_config_exits_2_with_the_message(capsys):
-    assert main(["show", "solver.steps=[600,300]"]) == 2
-    assert "schedreg: error: solver.steps must be increasing, got [600, 300]" in capsys.readouterr().err
+def test_a_comma_list_shows_each_choice(capsys):
+    assert (
+        main(["show", "solver=cosine,step_fixed_gamma", "solver.max_iter=400", "solver.warmup_iters=40"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "# solver=cosine" in out and "# solver=step_fixed_gamma" in out
 
 
-def test_plot_writes_a_png(tmp_path):
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["solver.warmup_itrs=5"], "Key 'warmup_itrs' not in 'SolverSchema'"),
+        (["solver.warmup_iters=abc"], "Value 'abc' of type 'str' could not be converted to Integer"),
+        (["solver=cosin"], "Could not find 'solver/cosin'"),
+        (["solver.steps=[600,300]"], "solver.steps must be increasing, got [600, 300]"),
+        (
+            ["solver.max_iter=500", "solver.steps=[300]"],
+            "solver.warmup_iters must be smaller than solver.max_iter (500), got 1000",
+        ),
+    ],
+)
+def test_bad_overrides_exit_2_with_the_message_and_no_traceback(capsys, overrides, message):
+    assert main(["show", *overrides]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("schedreg: error:") and message in err and "Traceback" not in err
+
+
+def test_list_names_each_scheduler_and_its_source(capsys):
+    assert main(["list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["WarmupCosineLR"].split()[1] == "detectron2"
+    assert lines["StepLR"].split()[1:4] == ["torch", "args:", "step_size,"]
+    assert len(lines) >= 19
+
+
+def test_plot_overlays_a_comma_list_in_one_png(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     out = tmp_path / "lr.png"
     assert (
-        main(["plot", "solver.max_iter=500", "solver.steps=[300]", "solver.warmup_iters=50", "-o", str(out)])
+        main(
+            [
+                "plot",
+                "solver=cosine,multistep",
+                "solver.max_iter=500",
+                "solver.steps=[300]",
+                "solver.warmup_iters=50",
+                "--log",
+                "-o",
+                str(out),
+            ]
+        )
         == 0
     )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
 
 
 def test_installed_console_script_runs():
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "schedreg.cli",
-            "show",
-            "solver.max_iter=100",
-            "solver.steps=[50]",
-            "solver.warmup_iters=10",
-        ],
+        ["schedreg", "show", "solver=poly", "solver.max_iter=100", "solver.warmup_iters=10"],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "WarmupMultiStepLR" in result.stdout
+    assert "WarmupPolyLR" in result.stdout
 
 
 def test_quickstart_example_trains_and_logs_the_lr():

@@ -1,0 +1,1 @@
+"""schedreg's Hydra config groups, importable as ``schedreg.conf`` (``pkg://schedreg.conf``)."""

@@ -1,0 +1,52 @@
+"""Hydra schemas of the solver node, so bad keys and types fail at composition.
+
+Torch-free and Hydra-free at import: :func:`register_schemas` imports Hydra and stores
+the schemas in its ``ConfigStore`` under the private group ``schedreg/schema``. Each
+option in ``conf/solver/`` pulls its schema in with ``- /schedreg/schema/solver@_here_``.
+Defaults come from :class:`~schedreg.config.SolverConfig`, the one place they are set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from schedreg.config import SolverConfig
+
+_D = SolverConfig()
+
+
+@dataclass
+class WarmupSchema:
+    """``solver.warmup``: the warmup shape; its length is ``solver.warmup_iters``."""
+
+    method: str = _D.warmup_method
+    factor: float = _D.warmup_factor
+
+
+@dataclass
+class SolverSchema:
+    """``solver``: the schedule keys (detectron2's SOLVER names in lower case)."""
+
+    lr_scheduler_name: str = _D.lr_scheduler_name
+    base_lr: float = _D.base_lr
+    base_lr_end: float = _D.base_lr_end
+    max_iter: int = _D.max_iter
+    steps: list[int] = field(default_factory=lambda: list(_D.steps))
+    gamma: float = _D.gamma
+    num_decays: int = _D.num_decays
+    warmup_iters: int = _D.warmup_iters
+    warmup: WarmupSchema = field(default_factory=WarmupSchema)
+    rescale_interval: bool = _D.rescale_interval
+    poly_lr_power: float = _D.poly_lr_power
+    poly_lr_constant_ending: float = _D.poly_lr_constant_ending
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+def register_schemas() -> None:
+    """Store the schemas in Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(
+        group="schedreg/schema", name="solver", node=SolverSchema, provider="schedreg"
+    )
