@@ -302,3 +302,29 @@ def test_groups_are_found_from_a_wheel_installed_elsewhere(wheel, tmp_path):
         cwd=tmp_path,
     )
     assert result.stdout.split() == ["WarmupCosineLR", "exponential"]
+
+
+def test_a_solver_mounted_inside_another_group_is_overridden_by_its_package(tmp_path):
+    conf = tmp_path / "conf"
+    (conf / "model").mkdir(parents=True)
+    (conf / "model" / "resnet.yaml").write_text(
+        "defaults:\n  - /solver@solver: cosine\n  - _self_\ndepth: 50\n"
+    )
+    (conf / "train.yaml").write_text("defaults:\n  - model: resnet\n  - _self_\n")
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose(
+            "train", overrides=["solver@model.solver=multistep", "solver/warmup@model.solver.warmup=constant"]
+        )
+    assert cfg.model.solver.lr_scheduler_name == "WarmupMultiStepLR"
+    assert cfg.model.solver.warmup.method == "constant" and "solver" not in cfg
+
+
+def test_explicit_searchpath_fallback_composes_the_groups(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "train.yaml").write_text(
+        "defaults:\n  - solver: poly\n  - _self_\nhydra:\n  searchpath:\n    - pkg://schedreg.conf\n"
+    )
+    with initialize_config_dir(str(conf), version_base="1.3"):
+        cfg = compose("train")
+    assert cfg.solver.lr_scheduler_name == "WarmupPolyLR"
