@@ -21,6 +21,9 @@ from schedreg.schedules import Schedule
 
 _TORCH_LAYER = {
     "build_lr_scheduler": "schedreg.factory",
+    "build_param_groups": "schedreg.param_groups",
+    "build_optimizer": "schedreg.optimizers",
+    "OPTIMIZERS": "schedreg.optimizers",
     "MultiplierLR": "schedreg.adapter",
     "ScaledLR": "schedreg.adapter",
 }
@@ -35,6 +38,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "OPTIMIZERS",
     "SCHEDULERS",
     "ConfigError",
     "MultiplierLR",
@@ -43,6 +47,8 @@ __all__ = [
     "Schedule",
     "SolverConfig",
     "build_lr_scheduler",
+    "build_optimizer",
+    "build_param_groups",
     "register_scheduler",
     "solver_config",
 ]

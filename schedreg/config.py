@@ -20,20 +20,32 @@ from schedreg.errors import ConfigError
 from schedreg.registry import suggest
 from schedreg.warmup import WARMUP_METHODS
 
-DETECTRON2_OTHER_KEYS = (
-    "momentum",
-    "nesterov",
-    "weight_decay",
-    "weight_decay_norm",
-    "weight_decay_bias",
-    "bias_lr_factor",
-    "checkpoint_period",
-    "ims_per_batch",
-    "reference_world_size",
-    "clip_gradients",
-    "amp",
-)
-"""detectron2 SOLVER keys that do not shape the lr schedule; accepted and kept as-is."""
+DETECTRON2_OTHER_KEYS = ("checkpoint_period", "ims_per_batch", "reference_world_size", "amp")
+"""detectron2 SOLVER keys schedreg does not use; accepted and kept as-is."""
+
+CLIP_DEFAULTS = {"enabled": False, "clip_type": "value", "clip_value": 1.0, "norm_type": 2.0}
+"""detectron2's ``SOLVER.CLIP_GRADIENTS`` defaults."""
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """One entry of ``solver.param_groups``: which parameters, and what they override.
+
+    A parameter joins the first rule it matches: every pattern in ``params`` (a glob over
+    the full parameter name, or ``re:`` and a regex searched in it) and every class name in
+    ``module_types`` of its module (``norm`` stands for every normalisation layer) must
+    allow it; an empty list allows all.
+    """
+
+    name: str
+    path: str
+    params: tuple[str, ...] = ()
+    module_types: tuple[str, ...] = ()
+    lr_factor: float | None = None
+    lr: float | None = None
+    weight_decay: float | None = None
+    optional: bool = False
+    schedule: SolverConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,17 @@ class SolverConfig:
     poly_lr_power: float = 0.9
     poly_lr_constant_ending: float = 0.0
     args: Mapping[str, Any] = field(default_factory=dict)
+    optimizer: str = "SGD"
+    optimizer_args: Mapping[str, Any] = field(default_factory=dict)
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0001
+    weight_decay_norm: float | None = 0.0
+    weight_decay_bias: float | None = None
+    bias_lr_factor: float = 1.0
+    clip_gradients: Mapping[str, Any] = field(default_factory=lambda: dict(CLIP_DEFAULTS))
+    param_groups: tuple[GroupRule, ...] = ()
+    param_schedules: Mapping[str, SolverConfig] = field(default_factory=dict)
     other: Mapping[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"
@@ -73,11 +96,45 @@ class SolverConfig:
         return dataclasses.replace(self, **unset) if unset else self
 
 
-SCHEDULE_KEYS = tuple(
-    f.name
-    for f in dataclasses.fields(SolverConfig)
-    if f.name not in ("other", "explicit", "prefix", "upper", "spelled")
+SCHEDULE_KEYS = (
+    "lr_scheduler_name",
+    "base_lr",
+    "base_lr_end",
+    "max_iter",
+    "steps",
+    "gamma",
+    "num_decays",
+    "warmup_factor",
+    "warmup_iters",
+    "warmup_method",
+    "rescale_interval",
+    "poly_lr_power",
+    "poly_lr_constant_ending",
+    "args",
 )
+"""The keys that shape one schedule: a param-group rule or ``param_schedules`` entry may set them."""
+OPTIMIZER_KEYS = (
+    "optimizer",
+    "optimizer_args",
+    "momentum",
+    "nesterov",
+    "weight_decay",
+    "weight_decay_norm",
+    "weight_decay_bias",
+    "bias_lr_factor",
+    "clip_gradients",
+    "param_groups",
+    "param_schedules",
+)
+"""The keys that shape the optimizer and its param groups."""
+RULE_KEYS = ("name", "params", "module_types", "lr_factor", "lr", "weight_decay", "optional")
+
+
+def schedule_identity(solver: SolverConfig) -> tuple[Any, ...]:
+    """What makes two solver nodes the same schedule."""
+    return tuple(repr(getattr(solver, k)) for k in SCHEDULE_KEYS)
+
+
 WARMUP_NODE_KEYS = ("method", "factor", "iters")
 """Keys of the nested spelling ``warmup: {method, factor, iters}`` of the ``warmup_*`` keys."""
 
@@ -181,12 +238,7 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         return check
 
     def boolean(key: str) -> Callable[[Any], bool]:
-        def check(v: Any) -> bool:
-            if not isinstance(v, bool):
-                raise ConfigError(f"{path(key)} must be true or false, got {v!r}")
-            return v
-
-        return check
+        return lambda v: _flag(path(key), v)
 
     def string(key: str) -> Callable[[Any], str]:
         def check(v: Any) -> str:
@@ -221,7 +273,130 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "poly_lr_power": lambda v: _number(path("poly_lr_power"), v, low=0.0),
         "poly_lr_constant_ending": lambda v: _number(path("poly_lr_constant_ending"), v, low=0.0, high=1.0),
         "args": mapping("args"),
+        "optimizer": string("optimizer"),
+        "optimizer_args": mapping("optimizer_args"),
+        "momentum": lambda v: _number(path("momentum"), v, low=0.0),
+        "nesterov": boolean("nesterov"),
+        "weight_decay": lambda v: _number(path("weight_decay"), v, low=0.0),
+        "weight_decay_norm": lambda v: None if v is None else _number(path("weight_decay_norm"), v, low=0.0),
+        "weight_decay_bias": lambda v: None if v is None else _number(path("weight_decay_bias"), v, low=0.0),
+        "bias_lr_factor": lambda v: _number(path("bias_lr_factor"), v, low=0.0, low_open=True),
+        "clip_gradients": lambda v: _clip_gradients(path("clip_gradients"), v),
     }
+
+
+def _clip_gradients(path: str, v: Any) -> dict[str, Any]:
+    """detectron2's ``CLIP_GRADIENTS`` node (any key case), checked, on its defaults."""
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"{path} must be a mapping with keys {', '.join(CLIP_DEFAULTS)}, got {v!r}")
+    out = dict(CLIP_DEFAULTS)
+    for raw, value in v.items():
+        key = str(raw).lower()
+        if key not in CLIP_DEFAULTS:
+            raise ConfigError(f"unknown key {path}.{raw} (allowed: {', '.join(CLIP_DEFAULTS)})")
+        out[key] = value
+    _flag(f"{path}.enabled", out["enabled"])
+    if out["clip_type"] not in ("value", "norm"):
+        raise ConfigError(f"{path}.clip_type must be one of value, norm; got {out['clip_type']!r}")
+    out["clip_value"] = _number(f"{path}.clip_value", out["clip_value"], low=0.0, low_open=True)
+    out["norm_type"] = _number(f"{path}.norm_type", out["norm_type"], low=0.0, low_open=True)
+    return out
+
+
+def _names(path: str, v: Any) -> tuple[str, ...]:
+    """A string or a list of strings, as a tuple."""
+    items = [v] if isinstance(v, str) else v
+    if not isinstance(items, (list, tuple)) or not all(isinstance(x, str) and x for x in items):
+        raise ConfigError(f"{path} must be a string or a list of strings, got {v!r}")
+    return tuple(items)
+
+
+def _entries(path: str, v: Any, what: str) -> list[tuple[str, Any]]:
+    """(name, node) pairs from a mapping keyed by name or a list of nodes with a ``name``."""
+    if isinstance(v, Mapping):
+        return [(str(k), node) for k, node in v.items()]
+    if isinstance(v, (list, tuple)):
+        out = []
+        for i, node in enumerate(v):
+            if not isinstance(node, Mapping) or not isinstance(node.get("name"), str):
+                raise ConfigError(f"{path}[{i}] must be a mapping with a 'name', got {node!r}")
+            out.append((node["name"], {k: x for k, x in node.items() if k != "name"}))
+        return out
+    raise ConfigError(f"{path} must be a mapping of {what} by name (or a list of them), got {v!r}")
+
+
+def _without_groups(solver: SolverConfig) -> SolverConfig:
+    """``solver`` as the parent of a rule or param schedule: no rules or schedules of its own."""
+    return dataclasses.replace(solver, param_groups=(), param_schedules={})
+
+
+def _schedule_part(node: Mapping[str, Any], prefix: str, parent: SolverConfig) -> SolverConfig | None:
+    """The solver a rule's schedule keys describe (inheriting ``parent``), or None if it sets none."""
+    keys = {k: v for k, v in node.items() if str(k).lower() in (*SCHEDULE_KEYS, "warmup", "param_schedules")}
+    if not keys:
+        return None
+    return solver_config({"solver": keys}, prefix=prefix, inherit=_without_groups(parent))
+
+
+def _rules(solver: SolverConfig, raw: Any) -> tuple[GroupRule, ...]:
+    path = solver.path("param_groups")
+    rules, seen = [], set()
+    for name, node in _entries(path, raw, "rules"):
+        where = f"{path}.{name}"
+        if name in seen:
+            raise ConfigError(f"{path} has two rules named {name!r}")
+        seen.add(name)
+        if not isinstance(node, Mapping):
+            raise ConfigError(f"{where} must be a mapping, got {node!r}")
+        for key in node:
+            if str(key).lower() not in (*RULE_KEYS, *SCHEDULE_KEYS, "warmup", "param_schedules"):
+                hint = suggest(str(key), [*RULE_KEYS, *SCHEDULE_KEYS], n=1)
+                did_you_mean = f"; did you mean {where}.{hint[0]}?" if hint else ""
+                raise ConfigError(f"unknown key {where}.{key}{did_you_mean}")
+        if "lr" in node and "lr_factor" in node:
+            raise ConfigError(f"{where} sets both lr and lr_factor; keep one")
+        if not ("params" in node or "module_types" in node):
+            raise ConfigError(f"{where} must select parameters with params and/or module_types")
+        rules.append(
+            GroupRule(
+                name=name,
+                path=where,
+                params=_names(f"{where}.params", node.get("params", [])),
+                module_types=_names(f"{where}.module_types", node.get("module_types", [])),
+                lr_factor=_optional_number(f"{where}.lr_factor", node.get("lr_factor")),
+                lr=_optional_number(f"{where}.lr", node.get("lr"), low_open=True),
+                weight_decay=_optional_number(
+                    f"{where}.weight_decay", node.get("weight_decay"), low_open=False
+                ),
+                optional=_flag(f"{where}.optional", node.get("optional", False)),
+                schedule=_schedule_part(node, where, solver),
+            )
+        )
+    return tuple(rules)
+
+
+def _flag(path: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ConfigError(f"{path} must be true or false, got {v!r}")
+    return v
+
+
+def _optional_number(path: str, v: Any, low_open: bool = True) -> float | None:
+    return None if v is None else _number(path, v, low=0.0, low_open=low_open)
+
+
+def _param_schedules(solver: SolverConfig, raw: Any) -> dict[str, SolverConfig]:
+    path = solver.path("param_schedules")
+    parent = dataclasses.replace(_without_groups(solver), warmup_iters=0, args={})
+    parent = dataclasses.replace(
+        parent, explicit=parent.explicit - {"warmup_iters", "args", "lr_scheduler_name"}
+    )
+    out = {}
+    for key, node in _entries(path, raw, "schedules"):
+        if key == "lr":
+            raise ConfigError(f"{path}.lr: the lr's schedule is the solver's own; set it there")
+        out[key] = solver_config({"solver": node}, prefix=f"{path}.{key}", inherit=parent)
+    return out
 
 
 def solver_config(
@@ -249,24 +424,37 @@ def solver_config(
 
     values: dict[str, Any] = {}
     other: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
     for raw_key, value in items.items():
         key = str(raw_key).lower()
-        if key in values or key in other:
+        if key in values or key in other or key in nested:
             raise ConfigError(f"{probe.prefix}.{raw_key} repeats {key!r} (keys are case-insensitive)")
         if key in checks:
             values[key] = checks[key](value)
+        elif key in ("param_groups", "param_schedules"):
+            nested[key] = value
         elif key in DETECTRON2_OTHER_KEYS or upper:
             # yacs already checked a detectron2 CfgNode's keys against its project's defaults.
             other[key] = value
         else:
-            hint = suggest(key, list(SCHEDULE_KEYS) + list(DETECTRON2_OTHER_KEYS), n=1)
+            allowed = [*SCHEDULE_KEYS, *OPTIMIZER_KEYS]
+            hint = suggest(key, allowed, n=1)
             did_you_mean = f"; did you mean {probe.path(hint[0])!r}?" if hint else ""
             raise ConfigError(
-                f"unknown key {probe.path(key)!r}{did_you_mean} (allowed: {', '.join(SCHEDULE_KEYS)})"
+                f"unknown key {probe.path(key)!r}{did_you_mean} (allowed: {', '.join(allowed)})"
             )
-    return dataclasses.replace(
+    solver = dataclasses.replace(
         probe, **values, other={**base.other, **other}, explicit=base.explicit | frozenset(values)
     )
+    if "param_groups" in nested:
+        rules = _rules(solver, nested["param_groups"] or {})
+        solver = dataclasses.replace(solver, param_groups=rules, explicit=solver.explicit | {"param_groups"})
+    if "param_schedules" in nested:
+        schedules = _param_schedules(solver, nested["param_schedules"] or {})
+        solver = dataclasses.replace(
+            solver, param_schedules=schedules, explicit=solver.explicit | {"param_schedules"}
+        )
+    return solver
 
 
 def validate_warmup(solver: SolverConfig) -> None:

@@ -10,7 +10,6 @@ path (``"pkg.module.fn"`` or ``"pkg.module:fn"``, or a list of them), ``schedule
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import importlib
 import inspect
@@ -26,6 +25,7 @@ from schedreg.config import SolverConfig, solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
 from schedreg.registry import SCHEDULERS
+from schedreg.signature import construct, keyword_arguments, settable_parameters
 
 NOT_ARGUMENTS = ("optimizer", "last_epoch", "verbose")
 
@@ -57,55 +57,6 @@ def discover() -> dict[str, type[LRScheduler]]:
         and not name.startswith("_")
         and cls.__module__ == torch_schedulers.__name__
     }
-
-
-# --- checking argument values against torch's (string) annotations -------------------
-
-
-def _split_top(text: str) -> list[str]:
-    """``text`` split at the ``|`` signs outside brackets."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += (ch == "[") - (ch == "]")
-        if ch == "|" and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    return [*parts, text[start:].strip()]
-
-
-SCALARS: dict[str, Callable[[Any], bool]] = {
-    "None": lambda v: v is None,
-    "bool": lambda v: isinstance(v, bool),
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-}
-SEQUENCES = ("list", "Sequence", "Iterable")
-
-
-def matches(value: Any, annotation: str) -> bool:
-    """Whether ``value`` fits a simple annotation string.
-
-    Reads ``'int | None'``, ``'list[float]'`` and ``"Literal['min', 'max']"``; a type it
-    cannot read (``Callable[...]``, a class) accepts anything.
-
-    >>> matches(3, "float | list[float]"), matches("x", "int"), matches("max", "Literal['min', 'max']")
-    (True, False, True)
-    """
-    for option in _split_top(annotation):
-        head, _, inner = option.partition("[")
-        inner = inner[:-1]
-        if option in SCALARS:
-            fits = SCALARS[option](value)
-        elif head == "Literal":
-            fits = value in ast.literal_eval(f"[{inner}]")
-        elif head in SEQUENCES:
-            fits = isinstance(value, (list, tuple)) and all(matches(v, inner) for v in value)
-        else:
-            fits = True
-        if fits:
-            return True
-    return False
 
 
 # --- building ------------------------------------------------------------------------
@@ -160,45 +111,28 @@ class TorchBuilder:
 
     def parameters(self) -> dict[str, inspect.Parameter]:
         """The constructor's parameters that a config may set."""
-        params = inspect.signature(self.cls).parameters
-        return {n: p for n, p in params.items() if n not in NOT_ARGUMENTS}
+        return settable_parameters(self.cls, NOT_ARGUMENTS)
 
     def arguments(self, solver: SolverConfig, optimizer: Optimizer) -> dict[str, Any]:
         """The constructor's keyword arguments, validated."""
-        params = self.parameters()
-        args = dict(solver.args)
-        for name in args:
-            if name not in params:
-                raise ConfigError(
-                    f"unknown argument {solver.path('args')}.{name} for {self.cls.__name__}; "
-                    f"allowed: {', '.join(params)}"
-                )
-        for name, (key, read) in DERIVED.items():
-            wanted = name in params and name not in args and key in solver.explicit
-            if wanted and (self.cls.__name__, name) not in MEANS_SOMETHING_ELSE:
-                args[name] = read(solver, optimizer)
-        if "max_lr" in params and "max_lr" not in args:
-            # the peak lr: each group's own lr, so the groups keep their ratios
-            args["max_lr"] = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
-        if "epochs" in solver.args and "total_steps" not in solver.args:
-            args.pop("total_steps", None)  # OneCycleLR: epochs * steps_per_epoch instead
-        for name, param in params.items():
-            if name not in args and param.default is inspect.Parameter.empty:
-                source = f" (or set {solver.path(DERIVED[name][0])})" if name in DERIVED else ""
-                raise ConfigError(f"{solver.path('args')}.{name} is required by {self.cls.__name__}{source}")
-            annotation = param.annotation
-            if name in args and isinstance(annotation, str) and not matches(args[name], annotation):
-                raise ConfigError(f"{solver.path('args')}.{name} must be {annotation}, got {args[name]!r}")
+        derived = {
+            name: read(solver, optimizer)
+            for name, (key, read) in DERIVED.items()
+            if key in solver.explicit and (self.cls.__name__, name) not in MEANS_SOMETHING_ELSE
+        }
+        # the peak lr: each group's own lr, so the groups keep their ratios
+        derived["max_lr"] = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        if "epochs" in solver.args:
+            derived.pop("total_steps", None)  # OneCycleLR: epochs * steps_per_epoch instead
+        hints = {name: solver.path(key) for name, (key, _) in DERIVED.items()}
+        args = keyword_arguments(
+            self.cls, self.parameters(), solver.args, derived, solver.path("args"), hints
+        )
         return {name: _convert(solver, name, value, optimizer) for name, value in args.items()}
 
     def __call__(self, solver: SolverConfig, optimizer: Optimizer) -> LRScheduler:
         args = self.arguments(solver, optimizer)
-        try:
-            return self.cls(optimizer=optimizer, **args)
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise ConfigError(
-                f"{solver.path('args')}: {self.cls.__name__} rejected {dict(solver.args)}: {exc}"
-            ) from exc
+        return construct(self.cls, solver.path("args"), solver.args, optimizer=optimizer, **args)
 
 
 def register_all() -> None:
