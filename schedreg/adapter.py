@@ -1,52 +1,102 @@
-"""The torch glue: apply a schedule to ``optimizer.param_groups``.
+"""The torch glue: apply schedules to ``optimizer.param_groups``.
 
-Two small :class:`~torch.optim.lr_scheduler.LRScheduler` subclasses, both following
-the convention that the lr used in iteration ``i`` is the one set after ``i`` calls of
-``step()``:
+Three :class:`~torch.optim.lr_scheduler.LRScheduler` subclasses, all following the
+convention that the lr used in iteration ``i`` is the one set after ``i`` calls of
+``step()``, all picking up a param group added to the optimizer after they were built
+(it joins the schedule at the current step), and all refusing to write a negative or
+non-finite value:
 
 * :class:`MultiplierLR` -- ``lr = base_lr * schedule(step)`` for each group (detectron2's
   ``LRMultiplier``). Closed form: its state is the step and the base lrs.
 * :class:`ScaledLR` -- ``lr = inner_lr * schedule(step)``, where ``inner_lr`` comes from a
-  wrapped torch scheduler (used for warmup on torch's own schedulers). It keeps the inner
-  scheduler's unscaled lrs and hands them back before each inner step, so the inner
-  scheduler never sees the scaling, and restores them on resume, so even torch's recursive
-  schedulers continue exactly with a freshly built optimizer.
+  torch scheduler (used for warmup on torch's own schedulers). It hands the torch
+  scheduler back its own lrs before each of its steps, so it never sees the scaling, and
+  restores them on resume, so even torch's recursive schedulers continue exactly with a
+  freshly built optimizer.
+* :class:`GroupedLR` -- several of those, each over some of the groups (a schedule per
+  group), plus schedules of other group keys (``momentum``, ``weight_decay``, ...).
 
-Both refuse to write a negative or non-finite lr.
+Each works on a :class:`GroupView` when it schedules only some groups.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from schedreg.errors import ConfigError
 from schedreg.schedules import Schedule
 
 
-def _set_lr(group: dict[str, Any], lr: float | torch.Tensor) -> None:
-    """Write ``lr`` into a param group, in place when the group holds a Tensor lr."""
-    if isinstance(group["lr"], torch.Tensor):
-        group["lr"].fill_(float(lr))
+class GroupView(Optimizer):
+    """Some of an optimizer's param groups, as an optimizer a torch scheduler can drive.
+
+    The groups are looked up in the parent on every access, so the view stays right after
+    ``optimizer.load_state_dict`` (which replaces the group dicts).
+    """
+
+    def __init__(self, parent: Optimizer, indices: Sequence[int]) -> None:
+        self.parent = parent
+        self.indices = list(indices)
+        self.defaults = parent.defaults
+        self.state = parent.state
+        self._opt_called = True  # the user steps the parent, never the view
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return [self.parent.param_groups[i] for i in self.indices]
+
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        raise RuntimeError("step the optimizer, not a GroupView of it")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "step"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+def _set(group: dict[str, Any], key: str, value: float | torch.Tensor) -> None:
+    """Write ``group[key]`` (``key`` may index a tuple: ``betas[0]``), in place for Tensors."""
+    indexed = re.fullmatch(r"(\w+)\[(\d+)\]", key)
+    if indexed:
+        name, i = indexed[1], int(indexed[2])
+        values = list(group[name])
+        values[i] = value
+        group[name] = type(group[name])(values)
+    elif isinstance(group[key], torch.Tensor):
+        group[key].fill_(float(value))
     else:
-        group["lr"] = lr
+        group[key] = value
 
 
-def _plain(values: list[Any]) -> list[float]:
-    return [float(v) for v in values]
+def _get(group: dict[str, Any], key: str) -> Any:
+    indexed = re.fullmatch(r"(\w+)\[(\d+)\]", key)
+    return group[indexed[1]][int(indexed[2])] if indexed else group[key]
 
 
-def _check_multiplier(value: float, step: int, owner: str) -> float:
+def _checked(value: float, step: int, owner: str, what: str = "lr multiplier") -> float:
     if not (0.0 <= value < math.inf):
         raise ConfigError(
-            f"{owner} produced lr multiplier {value!r} at step {step}; "
-            "a learning rate must be finite and >= 0 -- check the schedule's settings"
+            f"{owner} produced {what} {value!r} at step {step}; a learning rate must be finite "
+            "and >= 0 -- check the schedule's settings"
         )
     return value
+
+
+def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
+    """Refuse to load a state that schedules groups this optimizer does not have."""
+    if saved and max(saved) >= len(optimizer.param_groups):
+        raise ConfigError(
+            f"the saved scheduler state covers {max(saved) + 1} param groups, but this optimizer has "
+            f"{len(optimizer.param_groups)}; build the optimizer with the same groups before loading"
+        )
 
 
 class MultiplierLR(LRScheduler):
@@ -65,90 +115,249 @@ class MultiplierLR(LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float | torch.Tensor]:
-        multiplier = _check_multiplier(self.schedule(self.last_epoch), self.last_epoch, self.name)
+        groups = self.optimizer.param_groups
+        for group in groups[len(self.base_lrs) :]:  # added since: joins at this step
+            self.base_lrs.append(group.setdefault("initial_lr", group["lr"]))
+        multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
         return [base_lr * multiplier for base_lr in self.base_lrs]
 
     _get_closed_form_lr = get_lr
 
+    def seek(self, step: int) -> None:
+        """Jump to ``step`` (O(1)) and write its lrs."""
+        self.last_epoch = step
+        self._write(self.get_lr())
+
     def state_dict(self) -> dict[str, Any]:
         """The step and base lrs, as plain numbers (loads with ``weights_only=True``)."""
-        return {"last_epoch": self.last_epoch, "base_lrs": _plain(self.base_lrs)}
+        return {"last_epoch": self.last_epoch, "base_lrs": [float(b) for b in self.base_lrs]}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the step and write that step's lrs into the optimizer."""
-        self.last_epoch = int(state_dict["last_epoch"])
+        _resolve(self.optimizer, range(len(state_dict["base_lrs"])))
         self.base_lrs = list(state_dict["base_lrs"])
-        self._write(self.get_lr())
+        self.seek(int(state_dict["last_epoch"]))
 
     def _write(self, lrs: list[float | torch.Tensor]) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            _set_lr(group, lr)
+            _set(group, "lr", lr)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
 
+def _replay(inner: LRScheduler, steps: int) -> None:
+    """Bring a fresh torch scheduler to ``steps`` by stepping it (a plateau one cannot be)."""
+    if not isinstance(inner, ReduceLROnPlateau):
+        for _ in range(steps):
+            inner.step()
+
+
 class ScaledLR(LRScheduler):
-    """Multiplies the lrs of a torch scheduler by ``schedule(step)``.
+    """Multiplies the lrs of torch schedulers by ``schedule(step)``.
 
-    ``step(*args)`` forwards its arguments to the inner scheduler, so a wrapped
-    ``ReduceLROnPlateau`` is stepped with ``step(metric)`` as usual.
+    Args:
+        inner: the torch scheduler, built by ``make`` over a :class:`GroupView` of all the
+            groups of the optimizer to schedule.
+        make: builds the torch scheduler for an optimizer; called again for each group
+            added later (and replayed to the current step), and on resume.
+        schedule: the multiplier (the warmup).
+        name: what to call the schedule in error messages.
 
-    The inner scheduler has already taken its initial step when it was built, so this
-    class does not call ``LRScheduler.__init__`` (which would take another).
+    ``step(*args)`` forwards its arguments, so a wrapped ``ReduceLROnPlateau`` is stepped
+    with ``step(metric)`` as usual. The torch schedulers take their own initial step when
+    built, so this class does not call ``LRScheduler.__init__`` (which would take another).
     """
 
-    def __init__(self, inner: LRScheduler, schedule: Schedule, name: str = "schedule") -> None:
-        self.inner = inner
+    def __init__(
+        self, inner: LRScheduler, make: Callable[[Optimizer], LRScheduler], schedule: Schedule, name: str
+    ) -> None:
+        if not isinstance(inner.optimizer, GroupView):
+            raise TypeError("ScaledLR needs a torch scheduler built over a GroupView of the optimizer")
+        self.optimizer = inner.optimizer.parent
+        self.make = make
         self.schedule = schedule
         self.name = name
-        self.optimizer = inner.optimizer
-        self.base_lrs = list(getattr(inner, "base_lrs", self._inner_lrs()))
         self.last_epoch = 0
         self._step_count = 1
+        self.views = [inner.optimizer]
+        self.inners = [inner]
+        self.base_lrs = list(getattr(inner, "base_lrs", []))
+        self._multiplier = 1.0
         self._scale(write=True)
 
-    def _inner_lrs(self) -> list[float | torch.Tensor]:
-        return list(self.inner.get_last_lr())
+    @property
+    def inner(self) -> LRScheduler:
+        """The torch scheduler of the groups there when this was built."""
+        return self.inners[0]
+
+    def _adopt(self) -> None:
+        known = sum(len(v.indices) for v in self.views)
+        for index in range(known, len(self.optimizer.param_groups)):
+            view = GroupView(self.optimizer, [index])
+            inner = self.make(view)
+            _replay(inner, self.last_epoch)
+            self.views.append(view)
+            self.inners.append(inner)
+
+    def _pairs(self) -> list[tuple[dict[str, Any], float | torch.Tensor]]:
+        """Each group with its torch scheduler's own (unscaled) lr."""
+        return [
+            pair
+            for view, inner in zip(self.views, self.inners, strict=True)
+            for pair in zip(view.param_groups, inner.get_last_lr(), strict=True)
+        ]
 
     def _scale(self, *, write: bool = False) -> None:
-        """Set each group's lr to the inner lr times the multiplier.
+        """Set each group's lr to the torch lr times the multiplier.
 
-        The inner scheduler has just written its own lrs into the groups, so with a
+        The torch schedulers have just written their own lrs into the groups, so with a
         multiplier of 1 (after warmup) nothing needs writing unless ``write`` is set.
         """
-        multiplier = _check_multiplier(self.schedule(self.last_epoch), self.last_epoch, self.name)
-        for group, lr in zip(self.optimizer.param_groups, self._inner_lrs(), strict=True):
-            if not isinstance(lr, torch.Tensor) and not (0.0 <= lr < math.inf):
-                raise ConfigError(
-                    f"{self.name} produced lr {lr!r} at step {self.last_epoch}; a learning "
-                    "rate must be finite and >= 0 -- check solver.args"
-                )
+        multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
+        for group, lr in self._pairs():
+            if not isinstance(lr, torch.Tensor):
+                _checked(lr, self.last_epoch, self.name, "lr")
             if write or multiplier != 1.0:
-                _set_lr(group, lr * multiplier)
+                _set(group, "lr", lr * multiplier)
         self._multiplier = multiplier
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Advance one step: step the inner scheduler on its own lrs, then scale."""
+        """Advance one step: step the torch schedulers on their own lrs, then scale."""
+        self._adopt()
         if self._multiplier != 1.0:
-            for group, lr in zip(self.optimizer.param_groups, self._inner_lrs(), strict=True):
-                _set_lr(group, lr)
+            for group, lr in self._pairs():
+                _set(group, "lr", lr)
         try:
-            self.inner.step(*args, **kwargs)
+            for inner in self.inners:
+                inner.step(*args, **kwargs)
         except (ArithmeticError, ValueError) as exc:
             raise ConfigError(f"{self.name} failed at step {self.last_epoch + 1}: {exc}") from exc
         self.last_epoch += 1
         self._step_count += 1
-        self._scale()
+        self._scale(write=True)
+
+    def seek(self, step: int) -> None:
+        """Bring this freshly built scheduler to ``step`` by replaying."""
+        for inner in self.inners:
+            _replay(inner, step)
+        self.last_epoch = step
+        self._scale(write=True)
 
     def get_lr(self) -> list[float | torch.Tensor]:
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:
-        """The step and the inner scheduler's own state."""
-        return {"last_epoch": self.last_epoch, "inner": self.inner.state_dict()}
+        """The step, and each torch scheduler's groups and own state."""
+        return {
+            "last_epoch": self.last_epoch,
+            "inners": [
+                {"groups": list(view.indices), "state": inner.state_dict()}
+                for view, inner in zip(self.views, self.inners, strict=True)
+            ],
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore both states and write that step's lrs into the optimizer."""
-        self.inner.load_state_dict(state_dict["inner"])
+        """Rebuild the torch schedulers over the saved groups, load them, write the lrs."""
+        saved = state_dict["inners"]
+        _resolve(self.optimizer, [i for part in saved for i in part["groups"]])
+        if [v.indices for v in self.views] != [part["groups"] for part in saved]:
+            self.views = [GroupView(self.optimizer, part["groups"]) for part in saved]
+            self.inners = [self.make(view) for view in self.views]
+        for inner, part in zip(self.inners, saved, strict=True):
+            inner.load_state_dict(part["state"])
         self.last_epoch = int(state_dict["last_epoch"])
         self._scale(write=True)
+
+
+class GroupedLR(LRScheduler):
+    """A scheduler per set of param groups sharing a schedule, stepped as one.
+
+    Args:
+        optimizer: the optimizer.
+        lane_key: which schedule a group follows (equal keys share a scheduler).
+        build_lane: builds the scheduler for a group's schedule over a :class:`GroupView`.
+        param_schedules: ``(key, group) -> schedule or None`` for group keys other than the
+            lr (``momentum``, ``betas[0]``, ``weight_decay``): ``value = initial * schedule``.
+
+    A group added to the optimizer later joins the scheduler of its schedule (or a new
+    one, brought to the current step) at the next ``step()``.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lane_key: Callable[[dict[str, Any]], Any],
+        build_lane: Callable[[dict[str, Any], Optimizer], LRScheduler],
+        param_schedules: Callable[[dict[str, Any]], dict[str, Schedule]],
+    ) -> None:
+        self.optimizer = optimizer
+        self.lane_key = lane_key
+        self.build_lane = build_lane
+        self.param_schedules = param_schedules
+        self.last_epoch = 0
+        self._step_count = 1
+        partition: dict[Any, list[int]] = {}
+        for index, group in enumerate(optimizer.param_groups):
+            partition.setdefault(lane_key(group), []).append(index)
+        self.lanes = [self._new_lane(indices) for indices in partition.values()]
+        self._apply_param_schedules()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    @property
+    def base_lrs(self) -> list[float]:  # type: ignore[override]
+        return [float(g.get("initial_lr", g["lr"])) for g in self.optimizer.param_groups]
+
+    def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, LRScheduler]:
+        view = GroupView(self.optimizer, indices)
+        group = view.param_groups[0]
+        return (self.lane_key(group), view, self.build_lane(group, view))
+
+    def _adopt(self) -> None:
+        known = sum(len(view.indices) for _, view, _ in self.lanes)
+        for index in range(known, len(self.optimizer.param_groups)):
+            key = self.lane_key(self.optimizer.param_groups[index])
+            lane = next((lane for lane in self.lanes if lane[0] == key), None)
+            if lane is not None:
+                lane[1].indices.append(index)  # the lane picks it up at its next step
+            else:
+                self.lanes.append(self._new_lane([index]))
+                self.lanes[-1][2].seek(self.last_epoch)
+
+    def _apply_param_schedules(self) -> None:
+        for group in self.optimizer.param_groups:
+            for key, schedule in self.param_schedules(group).items():
+                base = group.setdefault(f"initial_{key}", _get(group, key))
+                _set(
+                    group, key, base * _checked(schedule(self.last_epoch), self.last_epoch, key, "multiplier")
+                )
+
+    def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Advance every group's schedule by one step."""
+        self._adopt()
+        for _, _, scheduler in self.lanes:
+            scheduler.step(*args, **kwargs)
+        self.last_epoch += 1
+        self._step_count += 1
+        self._apply_param_schedules()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_lr(self) -> list[float | torch.Tensor]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The step, and each scheduler's groups and state."""
+        return {
+            "last_epoch": self.last_epoch,
+            "lanes": [{"groups": list(view.indices), "state": s.state_dict()} for _, view, s in self.lanes],
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Rebuild the schedulers over the saved groups, load them, write every value."""
+        saved = state_dict["lanes"]
+        _resolve(self.optimizer, [i for lane in saved for i in lane["groups"]])
+        self.lanes = [self._new_lane(list(lane["groups"])) for lane in saved]
+        for (_, _, scheduler), lane in zip(self.lanes, saved, strict=True):
+            scheduler.load_state_dict(lane["state"])
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._apply_param_schedules()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

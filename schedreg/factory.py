@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapter import MultiplierLR, ScaledLR
-from schedreg.config import SolverConfig, solver_config, validate_warmup
+from schedreg.adapter import GroupedLR, GroupView, MultiplierLR, ScaledLR
+from schedreg.config import SolverConfig, schedule_identity, solver_config, validate_warmup
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules import Constant, Product, Schedule
@@ -33,7 +34,15 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     Raises:
         ConfigError: for any invalid value, naming the key.
     """
-    return build_from_solver(solver_config(cfg), optimizer)
+    solver = solver_config(cfg)
+    if not solver.param_groups and not solver.param_schedules:
+        return build_from_solver(solver, optimizer)
+    return GroupedLR(
+        optimizer,
+        functools.partial(lane_key, solver),
+        functools.partial(build_lane, solver),
+        functools.partial(group_param_schedules, param_schedule_table(solver)),
+    )
 
 
 def warmup_factor(solver: SolverConfig) -> WarmupFactor | None:
@@ -70,11 +79,14 @@ def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: boo
             "(WarmupMultiStepLR, WarmupCosineLR, WarmupStepWithFixedGammaLR), "
             f"not {solver.lr_scheduler_name!r}"
         )
-    built = entry.builder(solver, optimizer)
+    # torch's schedulers are built over a view, so groups added later get their own
+    target = optimizer if nested else GroupView(optimizer, range(len(optimizer.param_groups)))
+    built = entry.builder(solver, target)
     warmup = None if entry.own_warmup else warmup_factor(solver)
     name = solver.lr_scheduler_name
     if isinstance(built, LRScheduler):
-        return built if nested else ScaledLR(built, warmup or Constant(1.0), name)
+        make = functools.partial(entry.builder, solver)
+        return built if nested else ScaledLR(built, make, warmup or Constant(1.0), name)
     if callable(built):
         schedule: Schedule = built if warmup is None else Product((built, warmup))
         return MultiplierLR(optimizer, schedule, name)
@@ -82,3 +94,56 @@ def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: boo
         f"the builder registered as {name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step)"
     )
+
+
+def build_schedule(solver: SolverConfig) -> Schedule:
+    """The pure schedule (with warmup) ``solver`` names; for group keys other than the lr."""
+    import torch
+
+    entry, solver = resolve(solver)
+    probe = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    built = entry.builder(solver, probe)
+    if isinstance(built, LRScheduler) or not callable(built):
+        raise ConfigError(
+            f"{solver.path('lr_scheduler_name')}: {solver.lr_scheduler_name} drives the lr only; a schedule "
+            "of another param-group key needs a schedule that is a function of the step "
+            "(detectron2's Warmup* schedules, Interpolate, or your own)"
+        )
+    warmup = None if entry.own_warmup else warmup_factor(solver)
+    return built if warmup is None else Product((built, warmup))
+
+
+def group_solver(solver: SolverConfig, group: dict[str, Any]) -> SolverConfig:
+    """The solver a param group follows: its rule's schedule (by ``name``), or ``solver``."""
+    rule = next((r for r in solver.param_groups if r.name == group.get("name")), None)
+    return rule.schedule if rule is not None and rule.schedule is not None else solver
+
+
+def lane_key(solver: SolverConfig, group: dict[str, Any]) -> tuple[Any, ...]:
+    """Groups with equal keys share one scheduler."""
+    return schedule_identity(group_solver(solver, group))
+
+
+def build_lane(solver: SolverConfig, group: dict[str, Any], view: Optimizer) -> LRScheduler:
+    """The scheduler of the groups in ``view``, which follow ``group``'s schedule."""
+    return build_from_solver(group_solver(solver, group), view)
+
+
+def param_schedule_table(solver: SolverConfig) -> dict[str | None, dict[str, Schedule]]:
+    """Per rule name (None: groups no rule names), the schedules of keys other than the lr.
+
+    A rule's own ``param_schedules`` replace the solver's key by key.
+    """
+    default = {key: build_schedule(node) for key, node in solver.param_schedules.items()}
+    table: dict[str | None, dict[str, Schedule]] = {None: default}
+    for rule in solver.param_groups:
+        own = rule.schedule.param_schedules if rule.schedule is not None else {}
+        table[rule.name] = {**default, **{key: build_schedule(node) for key, node in own.items()}}
+    return table
+
+
+def group_param_schedules(
+    table: dict[str | None, dict[str, Schedule]], group: dict[str, Any]
+) -> dict[str, Schedule]:
+    """``group``'s row of :func:`param_schedule_table`."""
+    return table.get(group.get("name"), table[None])

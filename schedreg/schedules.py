@@ -8,8 +8,11 @@ lookup, never a replay.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Protocol
+
+from schedreg.warmup import interpolate
 
 
 class Schedule(Protocol):
@@ -65,3 +68,28 @@ class PolyDecay:
     def __call__(self, step: int) -> float:
         value = (1.0 - min(step, self.total) / self.total) ** self.power
         return self.floor if value < self.floor else value
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    """Through ``(step, value)`` points, each segment shaped by ``shape`` (``linear``,
+    ``cosine`` or ``exponential``, as in :func:`~schedreg.warmup.interpolate`); flat before
+    the first point and after the last.
+
+    >>> one_cycle_momentum = Interpolated(((0, 0.95), (30, 0.85), (100, 0.95)), "cosine")
+    >>> [round(one_cycle_momentum(s), 12) for s in (0, 30, 65, 500)]
+    [0.95, 0.85, 0.9, 0.95]
+    """
+
+    points: tuple[tuple[int, float], ...]
+    shape: str = "linear"
+
+    def __call__(self, step: int) -> float:
+        steps = [s for s, _ in self.points]
+        i = bisect_right(steps, step)
+        if i == 0:
+            return self.points[0][1]
+        if i == len(self.points):
+            return self.points[-1][1]
+        (s0, v0), (s1, v1) = self.points[i - 1], self.points[i]
+        return interpolate(self.shape, v0, v1, (step - s0) / (s1 - s0))

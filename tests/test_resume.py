@@ -47,6 +47,10 @@ CASES: dict[str, dict[str, Any]] = {
         "warmup_method": "exponential",
         "warmup_factor": 0.01,
     },
+    "Interpolate": {
+        "warmup_iters": WARMUP,
+        "args": {"points": [[0, 1.0], [12, 0.4], [30, 0.8]], "shape": "cosine"},
+    },
     "LambdaLR": {
         "warmup_iters": WARMUP,
         "args": {"lr_lambda": [f"{LAMBDAS}.halve_every_10", f"{LAMBDAS}.inverse_sqrt"]},
