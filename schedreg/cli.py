@@ -59,60 +59,71 @@ def compose(overrides: Sequence[str], config_dir: str | None, config_name: str) 
         return hydra_compose(config_name, overrides=list(overrides))
 
 
-def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, list[float]]:
-    """The lr of every iteration, for one param group at ``solver.base_lr``.
+def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict[str, list[float]]]:
+    """The lr of every iteration, per param group: ``default`` at ``solver.base_lr``, and one
+    group per ``solver.param_groups`` rule at its lr.
 
-    Returns the solver node (with its scheduler's defaults) and ``num_steps + 1`` lrs
-    (default ``max_iter + 1``): iterations ``0 .. num_steps - 1``, then the lr held after.
+    Returns the solver node (with its scheduler's defaults) and, per group, ``num_steps + 1``
+    lrs (default ``max_iter + 1``): iterations ``0 .. num_steps - 1``, then the lr held after.
     """
     import torch
 
     from schedreg.factory import build_lr_scheduler, resolve
 
     _, solver = resolve(solver_config(cfg))
-    param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=solver.base_lr, momentum=0.9)
+    groups = [{"name": "default", "lr": solver.base_lr}] + [
+        {"name": r.name, "lr": r.lr if r.lr is not None else solver.base_lr * (r.lr_factor or 1.0)}
+        for r in solver.param_groups
+    ]
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], **g} for g in groups]
+    optimizer = torch.optim.SGD(params, lr=solver.base_lr, momentum=solver.momentum)
     scheduler = build_lr_scheduler(solver, optimizer)
-    plateau = isinstance(getattr(scheduler, "inner", None), torch.optim.lr_scheduler.ReduceLROnPlateau)
-    lrs = [optimizer.param_groups[0]["lr"]]
+    plateau = solver.lr_scheduler_name == "ReduceLROnPlateau"
+    curves: dict[str, list[float]] = {g["name"]: [g["lr"]] for g in optimizer.param_groups}
     for _ in range(solver.max_iter if num_steps is None else num_steps):
         optimizer.step()
         scheduler.step(1.0) if plateau else scheduler.step()  # a metric that never improves
-        lrs.append(optimizer.param_groups[0]["lr"])
-    return solver, lrs
+        for group in optimizer.param_groups:
+            curves[group["name"]].append(group["lr"])
+    return solver, curves
 
 
-def edges(solver: SolverConfig, lrs: Sequence[float]) -> list[int]:
-    """Where the schedule changes course: the end of warmup, and each step where a flat
+def edges(solver: SolverConfig, curves: dict[str, list[float]]) -> list[int]:
+    """Where a schedule changes course: the end of each warmup, and each step where a flat
     stretch of lr ends (a milestone)."""
-    warm = [solver.warmup_iters] if solver.warmup_iters and solver.warmup_method != "none" else []
-    jumps = [i for i in range(2, len(lrs) - 1) if lrs[i - 2] == lrs[i - 1] != lrs[i]]
-    return sorted({*warm, *jumps})
+    marks = set()
+    for node in (solver, *(r.schedule for r in solver.param_groups if r.schedule is not None)):
+        if node.warmup_iters and node.warmup_method != "none":
+            marks.add(node.warmup_iters)
+    for lrs in curves.values():
+        marks.update(i for i in range(2, len(lrs) - 1) if lrs[i - 2] == lrs[i - 1] != lrs[i])
+    return sorted(marks)
 
 
-def landmarks(solver: SolverConfig, lrs: Sequence[float], rows: int = 10) -> list[int]:
+def landmarks(solver: SolverConfig, curves: dict[str, list[float]], rows: int = 10) -> list[int]:
     """Steps worth printing: evenly spaced ones, and both sides of every edge."""
-    count = len(lrs) - 1
+    count = len(next(iter(curves.values()))) - 1
     marks = {0, count - 1, *range(0, count, max(1, count // rows))}
-    for edge in edges(solver, lrs):
+    for edge in edges(solver, curves):
         marks.update({edge - 1, edge})
     return sorted(m for m in marks if 0 <= m < count)
 
 
 def show(cfg: Any) -> None:
-    """Print the composed solver node and a table of lrs at landmark steps."""
+    """Print the composed solver node and a table of each group's lr at landmark steps."""
     from omegaconf import OmegaConf
 
-    solver, lrs = simulate(cfg)
+    solver, curves = simulate(cfg)
     node = cfg.get("solver", cfg) if OmegaConf.is_config(cfg) else cfg
     print(OmegaConf.to_yaml(node, resolve=True).rstrip() if OmegaConf.is_config(node) else node)
-    print(f"{'iteration':>10}  {'lr':>14}  {'x base_lr':>10}")
-    for step in landmarks(solver, lrs):
-        print(f"{step:>10}  {lrs[step]:>14.8g}  {lrs[step] / solver.base_lr:>10.5g}")
+    print(f"{'iteration':>10}" + "".join(f"  {name:>14}" for name in curves))
+    for step in landmarks(solver, curves):
+        print(f"{step:>10}" + "".join(f"  {lrs[step]:>14.8g}" for lrs in curves.values()))
 
 
 def plot(runs: Sequence[tuple[str, Any]], output: str, log: bool = False) -> None:
-    """Draw each run's lr curve into one figure at ``output``, edges marked (needs matplotlib)."""
+    """Draw every run's lr curves (one per param group) into one figure at ``output``, with
+    warmup ends and milestones marked (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -120,9 +131,13 @@ def plot(runs: Sequence[tuple[str, Any]], output: str, log: bool = False) -> Non
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for label, cfg in runs:
-        solver, lrs = simulate(cfg)
-        (line,) = ax.plot(range(len(lrs) - 1), lrs[:-1], label=label or solver.lr_scheduler_name)
-        for edge in edges(solver, lrs):
+        solver, curves = simulate(cfg)
+        for name, lrs in curves.items():
+            title = label or solver.lr_scheduler_name
+            (line,) = ax.plot(
+                range(len(lrs) - 1), lrs[:-1], label=title if len(curves) == 1 else f"{title}: {name}"
+            )
+        for edge in edges(solver, curves):
             ax.axvline(edge, color=line.get_color(), linestyle=":", linewidth=0.8)
     ax.set(xlabel="iteration", ylabel="learning rate", yscale="log" if log else "linear")
     ax.grid(alpha=0.3)

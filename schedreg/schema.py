@@ -9,7 +9,7 @@ Defaults come from :class:`~schedreg.config.SolverConfig`, the one place they ar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from schedreg.config import SolverConfig
 
@@ -22,6 +22,16 @@ class WarmupSchema:
 
     method: str = _D.warmup_method
     factor: float = _D.warmup_factor
+
+
+@dataclass
+class ClipGradientsSchema:
+    """``solver.clip_gradients``: detectron2's per-parameter gradient clipping."""
+
+    enabled: bool = False
+    clip_type: str = "value"
+    clip_value: float = 1.0
+    norm_type: float = 2.0
 
 
 @dataclass
@@ -41,6 +51,17 @@ class SolverSchema:
     poly_lr_power: float = _D.poly_lr_power
     poly_lr_constant_ending: float = _D.poly_lr_constant_ending
     args: dict[str, Any] = field(default_factory=dict)
+    optimizer: str = _D.optimizer
+    optimizer_args: dict[str, Any] = field(default_factory=dict)
+    momentum: float = _D.momentum
+    nesterov: bool = _D.nesterov
+    weight_decay: float = _D.weight_decay
+    weight_decay_norm: Optional[float] = _D.weight_decay_norm  # noqa: UP045 (OmegaConf reads Optional)
+    weight_decay_bias: Optional[float] = _D.weight_decay_bias  # noqa: UP045
+    bias_lr_factor: float = _D.bias_lr_factor
+    clip_gradients: ClipGradientsSchema = field(default_factory=ClipGradientsSchema)
+    param_groups: dict[str, Any] = field(default_factory=dict)
+    param_schedules: dict[str, Any] = field(default_factory=dict)
 
 
 def register_schemas() -> None:

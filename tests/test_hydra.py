@@ -81,6 +81,43 @@ def test_every_warmup_option_composes_with_any_solver(solver, warmup):
     assert lrs[0] == pytest.approx(expected_start, rel=1e-12)
 
 
+PRESETS = sorted(p.stem for p in (ROOT / "conf/solver/param_groups").glob("*.yaml"))
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+        self.head = torch.nn.Linear(4, 2)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("solver", ["cosine", "multistep", "cosine_annealing"])
+def test_every_param_groups_preset_composes_with_any_solver_and_trains(preset, solver):
+    cfg = composed(
+        f"solver={solver}",
+        f"solver/param_groups={preset}",
+        "solver.max_iter=100",
+        "solver.steps=[50]",
+        "solver.warmup_iters=10",
+    )
+    optimizer = schedreg.build_optimizer(cfg, Net())
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    for _ in range(100):
+        optimizer.step()
+        scheduler.step()
+    assert all(0 <= g["lr"] < math.inf for g in optimizer.param_groups)
+
+
+def test_backbone_preset_gives_the_backbone_a_tenth_of_the_lr_and_presets_combine():
+    cfg = composed(
+        "solver=cosine", "solver/param_groups=[backbone_0.1x,no_wd_norm_bias]", "solver.base_lr=0.1"
+    )
+    groups = {(g["name"], g.get("weight_decay")): g for g in schedreg.build_param_groups(cfg, Net())}
+    assert set(groups) == {("backbone", None), ("backbone", 0.0), ("default", None), ("bias", 0.0)}
+    assert groups[("backbone", None)]["lr"] == pytest.approx(0.01) and groups[("bias", 0.0)]["lr"] == 0.1
+
+
 def test_solver_cosine_and_multistep_are_detectron2s_with_detectron2s_defaults():
     defaults = dict(
         max_iter=40000, warmup_iters=1000, warmup_factor=0.001, warmup_method="linear", base_lr=0.001
@@ -168,11 +205,17 @@ def test_a_users_app_composes_schedregs_groups_without_touching_its_search_path(
 
 # ---- the example app, as a subprocess ------------------------------------------------
 
-LOGGED = re.compile(r"iter (\d+) lr ([0-9.e+-]+)")
+LOGGED = re.compile(r"iter (\d+) lr backbone=([0-9.e+-]+) head=([0-9.e+-]+)")
 
 
-def logged_lrs(text: str) -> dict[int, float]:
-    return {int(i): float(lr) for i, lr in LOGGED.findall(text)}
+def logged_lrs(text: str) -> dict[int, tuple[float, float]]:
+    """iteration -> (backbone lr, head lr) from the example's log lines."""
+    return {int(i): (float(b), float(h)) for i, b, h in LOGGED.findall(text)}
+
+
+def expected_lrs(solver: str, warmup: str, i: int, warmup_iters: int) -> tuple[float, float]:
+    """The example's two groups: the backbone at 0.1x with warmup, the head without warmup."""
+    return 0.1 * expected_lr(solver, warmup, i, warmup_iters), expected_lr(solver, warmup, i, 0)
 
 
 def expected_lr(solver: str, warmup: str, i: int, warmup_iters: int) -> float:
@@ -196,7 +239,7 @@ def expected_lr(solver: str, warmup: str, i: int, warmup_iters: int) -> float:
     return base * (start + (main(warmup_iters) - start) * i / warmup_iters)
 
 
-def test_example_app_runs_with_command_line_overrides_and_logs_the_right_lrs(tmp_path):
+def test_example_app_trains_two_groups_each_on_its_own_schedule(tmp_path):
     result = subprocess.run(
         [
             sys.executable,
@@ -212,8 +255,9 @@ def test_example_app_runs_with_command_line_overrides_and_logs_the_right_lrs(tmp
     )
     lrs = logged_lrs(result.stdout + result.stderr)
     assert sorted(lrs) == list(range(0, 300, 25))
-    for i, lr in lrs.items():
-        assert lr == pytest.approx(expected_lr("cosine", "linear", i, 100), rel=1e-12), i
+    for i, pair in lrs.items():
+        assert pair == pytest.approx(expected_lrs("cosine", "linear", i, 100), rel=1e-12), i
+    assert lrs[0][0] < lrs[0][1] / 100  # the head skips the warmup the backbone takes
 
 
 def test_example_app_multirun_sweeps_solvers_and_warmups(tmp_path):
@@ -236,8 +280,8 @@ def test_example_app_multirun_sweeps_solvers_and_warmups(tmp_path):
     for number, solver, warmup in jobs:
         lrs = logged_lrs((tmp_path / number / "train.log").read_text())
         assert len(lrs) == 12
-        for i, lr in lrs.items():
-            assert lr == pytest.approx(expected_lr(solver, warmup, i, 30), rel=1e-12), (solver, warmup, i)
+        for i, pair in lrs.items():
+            assert pair == pytest.approx(expected_lrs(solver, warmup, i, 30), rel=1e-12), (solver, warmup, i)
 
 
 # ---- a non-editable install -------------------------------------------------------------
