@@ -315,6 +315,8 @@ def test_wheel_ships_the_config_groups_and_the_plugin_without_a_namespace_init(w
         assert f"schedreg/conf/solver/{option}.yaml" in names
     for option in WARMUPS:
         assert f"schedreg/conf/solver/warmup/{option}.yaml" in names
+    for option in PRESETS:
+        assert f"schedreg/conf/solver/param_groups/{option}.yaml" in names
     assert {"schedreg/conf/schedreg.yaml", "schedreg/conf/lr_scheduler/schedreg.yaml"} <= names
     assert "hydra_plugins/schedreg_searchpath/__init__.py" in names
     assert "hydra_plugins/__init__.py" not in names
