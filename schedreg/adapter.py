@@ -234,7 +234,7 @@ class ScaledLR(LRScheduler):
             raise ConfigError(f"{self.name} failed at step {self.last_epoch + 1}: {exc}") from exc
         self.last_epoch += 1
         self._step_count += 1
-        self._scale(write=True)
+        self._scale()
 
     def seek(self, step: int) -> None:
         """Bring this freshly built scheduler to ``step`` by replaying."""
