@@ -4,7 +4,7 @@ Three :class:`~torch.optim.lr_scheduler.LRScheduler` subclasses, all following t
 convention that the lr used in iteration ``i`` is the one set after ``i`` calls of
 ``step()``, all picking up a param group added to the optimizer after they were built
 (it joins the schedule at the current step), and all refusing to write a negative or
-non-finite value:
+non-finite value (a Tensor lr on an accelerator is not read back, which would sync each step):
 
 * :class:`MultiplierLR` -- ``lr = base_lr * schedule(step)`` for each group (detectron2's
   ``LRMultiplier``). Closed form: its state is the step and the base lrs.
@@ -44,13 +44,19 @@ class GroupView(Optimizer):
     def __init__(self, parent: Optimizer, indices: Sequence[int]) -> None:
         self.parent = parent
         self.indices = list(indices)
-        self.defaults = parent.defaults
-        self.state = parent.state
         self._opt_called = True  # the user steps the parent, never the view
 
     @property
     def param_groups(self) -> list[dict[str, Any]]:  # type: ignore[override]
         return [self.parent.param_groups[i] for i in self.indices]
+
+    @property
+    def defaults(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.parent.defaults
+
+    @property
+    def state(self) -> Any:  # type: ignore[override]
+        return self.parent.state
 
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
         raise RuntimeError("step the optimizer, not a GroupView of it")
@@ -81,13 +87,38 @@ def _get(group: dict[str, Any], key: str) -> Any:
     return group[indexed[1]][int(indexed[2])] if indexed else group[key]
 
 
-def _checked(value: float, step: int, owner: str, what: str = "lr multiplier") -> float:
-    if not (0.0 <= value < math.inf):
+def _initial(group: dict[str, Any], key: str) -> float | torch.Tensor:
+    """``group[initial_<key>]``, recorded from the current value on first use (a Tensor is
+    copied, so writing the value in place never moves its base)."""
+    if f"initial_{key}" not in group:
+        value = _get(group, key)
+        group[f"initial_{key}"] = value.clone() if isinstance(value, torch.Tensor) else value
+    return group[f"initial_{key}"]
+
+
+def _checked(value: float | torch.Tensor, step: int, owner: str, what: str = "lr multiplier") -> Any:
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "cpu":  # reading a device tensor would sync every step
+            return value
+        number = float(value)
+    else:
+        number = value
+    if not (0.0 <= number < math.inf):
         raise ConfigError(
             f"{owner} produced {what} {value!r} at step {step}; a learning rate must be finite "
             "and >= 0 -- check the schedule's settings"
         )
     return value
+
+
+def _require(state: dict[str, Any], keys: tuple[str, ...], owner: str) -> None:
+    """Refuse a state saved by another kind of scheduler (the config changed in between)."""
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise ConfigError(
+            f"this state was not saved by a {owner} (it lacks {', '.join(missing)}): was the schedule's "
+            "config (its name, param_groups or param_schedules) changed since the checkpoint?"
+        )
 
 
 def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
@@ -117,11 +148,18 @@ class MultiplierLR(LRScheduler):
     def get_lr(self) -> list[float | torch.Tensor]:
         groups = self.optimizer.param_groups
         for group in groups[len(self.base_lrs) :]:  # added since: joins at this step
-            self.base_lrs.append(group.setdefault("initial_lr", group["lr"]))
+            self.base_lrs.append(_initial(group, "lr"))
         multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
         return [base_lr * multiplier for base_lr in self.base_lrs]
 
     _get_closed_form_lr = get_lr
+
+    def step(self, *args: Any) -> None:  # type: ignore[override]
+        """Advance one step. Takes no argument: torch's deprecated ``step(epoch)`` would
+        silently jump, and a metric belongs to ``ReduceLROnPlateau``."""
+        if args:
+            raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
+        super().step()
 
     def seek(self, step: int) -> None:
         """Jump to ``step`` (O(1)) and write its lrs."""
@@ -134,6 +172,7 @@ class MultiplierLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the step and write that step's lrs into the optimizer."""
+        _require(state_dict, ("last_epoch", "base_lrs"), type(self).__name__)
         _resolve(self.optimizer, range(len(state_dict["base_lrs"])))
         self.base_lrs = list(state_dict["base_lrs"])
         self.seek(int(state_dict["last_epoch"]))
@@ -142,6 +181,11 @@ class MultiplierLR(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             _set(group, "lr", lr)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+def _base_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
+    """Each group's base lr, as torch keeps it (``initial_lr``)."""
+    return [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
 
 
 def _replay(inner: LRScheduler, steps: int) -> None:
@@ -180,7 +224,6 @@ class ScaledLR(LRScheduler):
         self._step_count = 1
         self.views = [inner.optimizer]
         self.inners = [inner]
-        self.base_lrs = list(getattr(inner, "base_lrs", []))
         self._multiplier = 1.0
         self._scale(write=True)
 
@@ -188,6 +231,15 @@ class ScaledLR(LRScheduler):
     def inner(self) -> LRScheduler:
         """The torch scheduler of the groups there when this was built."""
         return self.inners[0]
+
+    @property
+    def base_lrs(self) -> list[float | torch.Tensor]:  # type: ignore[override]
+        return _base_lrs(self.optimizer)
+
+    @property
+    def takes_metric(self) -> bool:
+        """Whether ``step`` wants a metric (a wrapped ``ReduceLROnPlateau``)."""
+        return isinstance(self.inner, ReduceLROnPlateau)
 
     def _adopt(self) -> None:
         known = sum(len(v.indices) for v in self.views)
@@ -214,8 +266,7 @@ class ScaledLR(LRScheduler):
         """
         multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
         for group, lr in self._pairs():
-            if not isinstance(lr, torch.Tensor):
-                _checked(lr, self.last_epoch, self.name, "lr")
+            _checked(lr, self.last_epoch, self.name, "lr")
             if write or multiplier != 1.0:
                 _set(group, "lr", lr * multiplier)
         self._multiplier = multiplier
@@ -225,8 +276,7 @@ class ScaledLR(LRScheduler):
         """Advance one step: step the torch schedulers on their own lrs, then scale."""
         self._adopt()
         if self._multiplier != 1.0:
-            for group, lr in self._pairs():
-                _set(group, "lr", lr)
+            self._unscale()
         try:
             for inner in self.inners:
                 inner.step(*args, **kwargs)
@@ -236,8 +286,14 @@ class ScaledLR(LRScheduler):
         self._step_count += 1
         self._scale()
 
+    def _unscale(self) -> None:
+        """Hand the torch schedulers back their own lrs (they read them when stepping)."""
+        for group, lr in self._pairs():
+            _set(group, "lr", lr)
+
     def seek(self, step: int) -> None:
         """Bring this freshly built scheduler to ``step`` by replaying."""
+        self._unscale()
         for inner in self.inners:
             _replay(inner, step)
         self.last_epoch = step
@@ -258,6 +314,7 @@ class ScaledLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Rebuild the torch schedulers over the saved groups, load them, write the lrs."""
+        _require(state_dict, ("last_epoch", "inners"), type(self).__name__)
         saved = state_dict["inners"]
         _resolve(self.optimizer, [i for part in saved for i in part["groups"]])
         if [v.indices for v in self.views] != [part["groups"] for part in saved]:
@@ -304,8 +361,8 @@ class GroupedLR(LRScheduler):
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     @property
-    def base_lrs(self) -> list[float]:  # type: ignore[override]
-        return [float(g.get("initial_lr", g["lr"])) for g in self.optimizer.param_groups]
+    def base_lrs(self) -> list[float | torch.Tensor]:  # type: ignore[override]
+        return _base_lrs(self.optimizer)
 
     def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, LRScheduler]:
         view = GroupView(self.optimizer, indices)
@@ -324,18 +381,30 @@ class GroupedLR(LRScheduler):
                 self.lanes[-1][2].seek(self.last_epoch)
 
     def _apply_param_schedules(self) -> None:
-        for group in self.optimizer.param_groups:
+        for index, group in enumerate(self.optimizer.param_groups):
             for key, schedule in self.param_schedules(group).items():
-                base = group.setdefault(f"initial_{key}", _get(group, key))
-                _set(
-                    group, key, base * _checked(schedule(self.last_epoch), self.last_epoch, key, "multiplier")
-                )
+                try:
+                    value = _get(group, key)
+                except (KeyError, IndexError, TypeError):
+                    value = None
+                if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
+                    raise ConfigError(
+                        f"param_schedules.{key}: param group {index} ({group.get('name', 'unnamed')}) has no "
+                        f"numeric {key!r} to schedule (got {value!r}); its keys: "
+                        f"{', '.join(k for k in group if k != 'params')}"
+                    )
+                owner = f"param_schedules.{key}"
+                multiplier = _checked(schedule(self.last_epoch), self.last_epoch, owner, "multiplier")
+                _set(group, key, _initial(group, key) * multiplier)
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Advance every group's schedule by one step."""
+        """Advance every group's schedule by one step; a metric goes to plateau schedules only."""
         self._adopt()
         for _, _, scheduler in self.lanes:
-            scheduler.step(*args, **kwargs)
+            if getattr(scheduler, "takes_metric", False):
+                scheduler.step(*args, **kwargs)
+            else:
+                scheduler.step()
         self.last_epoch += 1
         self._step_count += 1
         self._apply_param_schedules()
@@ -353,6 +422,7 @@ class GroupedLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Rebuild the schedulers over the saved groups, load them, write every value."""
+        _require(state_dict, ("last_epoch", "lanes"), type(self).__name__)
         saved = state_dict["lanes"]
         _resolve(self.optimizer, [i for lane in saved for i in lane["groups"]])
         self.lanes = [self._new_lane(list(lane["groups"])) for lane in saved]

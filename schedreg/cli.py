@@ -69,6 +69,7 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict
     import torch
 
     from schedreg.factory import build_lr_scheduler, resolve
+    from schedreg.optimizers import OPTIMIZERS
 
     _, solver = resolve(solver_config(cfg))
     groups = [{"name": "default", "lr": solver.base_lr}] + [
@@ -76,7 +77,7 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict
         for r in solver.param_groups
     ]
     params = [{"params": [torch.nn.Parameter(torch.zeros(1))], **g} for g in groups]
-    optimizer = torch.optim.SGD(params, lr=solver.base_lr, momentum=solver.momentum)
+    optimizer = OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer")).builder(solver, params)
     scheduler = build_lr_scheduler(solver, optimizer)
     plateau = solver.lr_scheduler_name == "ReduceLROnPlateau"
     curves: dict[str, list[float]] = {g["name"]: [g["lr"]] for g in optimizer.param_groups}

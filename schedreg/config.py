@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,8 +136,9 @@ def schedule_identity(solver: SolverConfig) -> tuple[Any, ...]:
     return tuple(repr(getattr(solver, k)) for k in SCHEDULE_KEYS)
 
 
-WARMUP_NODE_KEYS = ("method", "factor", "iters")
-"""Keys of the nested spelling ``warmup: {method, factor, iters}`` of the ``warmup_*`` keys."""
+WARMUP_NODE_KEYS = ("method", "factor")
+"""Keys of the nested spelling ``warmup: {method, factor}`` of ``warmup_method``/``warmup_factor``
+(the length stays the flat ``warmup_iters``)."""
 
 
 def _flatten_warmup(
@@ -170,8 +172,12 @@ def _plain(value: Any) -> Any:
     """``value`` as plain dicts, lists and scalars (resolving OmegaConf interpolations)."""
     if type(value).__module__.startswith("omegaconf"):
         from omegaconf import OmegaConf
+        from omegaconf.errors import OmegaConfBaseException
 
-        return OmegaConf.to_container(value, resolve=True)
+        try:
+            return OmegaConf.to_container(value, resolve=True)
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"the config could not be resolved: {exc}") from exc
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -203,10 +209,17 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _finite(v: float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _number(
     path: str, v: Any, *, low: float = -math.inf, high: float = math.inf, low_open: bool = False
 ) -> float:
-    if not (_is_int(v) or isinstance(v, float)) or not math.isfinite(v):
+    if not (_is_int(v) or isinstance(v, float)) or not _finite(v):
         raise ConfigError(f"{path} must be a finite number, got {v!r}")
     if v < low or v > high or (low_open and v == low):
         bound = f"{'(' if low_open else '['}{low}, {high}]"
@@ -331,11 +344,28 @@ def _without_groups(solver: SolverConfig) -> SolverConfig:
 
 
 def _schedule_part(node: Mapping[str, Any], prefix: str, parent: SolverConfig) -> SolverConfig | None:
-    """The solver a rule's schedule keys describe (inheriting ``parent``), or None if it sets none."""
-    keys = {k: v for k, v in node.items() if str(k).lower() in (*SCHEDULE_KEYS, "warmup", "param_schedules")}
+    """The solver a rule's schedule keys describe (inheriting ``parent``), or None if it sets none.
+
+    A rule that names another scheduler does not inherit the solver's ``args``.
+    """
+    keys = {k: v for k, v in node.items() if k in (*SCHEDULE_KEYS, "warmup", "param_schedules")}
     if not keys:
         return None
-    return solver_config({"solver": keys}, prefix=prefix, inherit=_without_groups(parent))
+    base = _without_groups(parent)
+    if "lr_scheduler_name" in keys:
+        base = dataclasses.replace(base, args={}, explicit=base.explicit - {"args"})
+    return solver_config({"solver": keys}, prefix=prefix, inherit=base)
+
+
+def _lowered(node: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """``node`` with lower-case keys (a key given twice in two cases is an error)."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        low = str(key).lower()
+        if low in out:
+            raise ConfigError(f"{where}.{key} repeats {low!r} (keys are case-insensitive)")
+        out[low] = value
+    return out
 
 
 def _rules(solver: SolverConfig, raw: Any) -> tuple[GroupRule, ...]:
@@ -348,8 +378,11 @@ def _rules(solver: SolverConfig, raw: Any) -> tuple[GroupRule, ...]:
         seen.add(name)
         if not isinstance(node, Mapping):
             raise ConfigError(f"{where} must be a mapping, got {node!r}")
+        node = _lowered(node, where)
         for key in node:
-            if str(key).lower() not in (*RULE_KEYS, *SCHEDULE_KEYS, "warmup", "param_schedules"):
+            if key == "name":
+                raise ConfigError(f"{where}.name: a rule's name is its key in {path}; remove it")
+            if key not in (*RULE_KEYS, *SCHEDULE_KEYS, "warmup", "param_schedules"):
                 hint = suggest(str(key), [*RULE_KEYS, *SCHEDULE_KEYS], n=1)
                 did_you_mean = f"; did you mean {where}.{hint[0]}?" if hint else ""
                 raise ConfigError(f"unknown key {where}.{key}{did_you_mean}")
@@ -389,18 +422,23 @@ def _param_schedules(solver: SolverConfig, raw: Any) -> dict[str, SolverConfig]:
     path = solver.path("param_schedules")
     parent = dataclasses.replace(_without_groups(solver), warmup_iters=0, args={})
     parent = dataclasses.replace(
-        parent, explicit=parent.explicit - {"warmup_iters", "args", "lr_scheduler_name"}
+        parent, explicit=(parent.explicit - {"args", "lr_scheduler_name"}) | {"warmup_iters"}
     )
     out = {}
     for key, node in _entries(path, raw, "schedules"):
         if key == "lr":
             raise ConfigError(f"{path}.lr: the lr's schedule is the solver's own; set it there")
-        out[key] = solver_config({"solver": node}, prefix=f"{path}.{key}", inherit=parent)
+        reserved = key.startswith("initial_") or key in ("params", "name")
+        if reserved or not re.fullmatch(r"[A-Za-z_]\w*(\[\d+\])?", key):
+            raise ConfigError(
+                f"{path}.{key}: not a numeric param-group key (like momentum, betas[0], weight_decay)"
+            )
+        out[key] = solver_config({"solver": node}, prefix=f"{path}.{key}", inherit=parent, schedule_only=True)
     return out
 
 
 def solver_config(
-    cfg: Any, *, prefix: str | None = None, inherit: SolverConfig | None = None
+    cfg: Any, *, prefix: str | None = None, inherit: SolverConfig | None = None, schedule_only: bool = False
 ) -> SolverConfig:
     """Normalise and validate the solver node of ``cfg``.
 
@@ -408,6 +446,8 @@ def solver_config(
         cfg: a config holding ``SOLVER``/``solver``, or the solver node itself.
         prefix: the node's path for messages (default: where it was found).
         inherit: values for keys the node does not set (used for nested schedulers).
+        schedule_only: refuse keys that do not shape a schedule (in a nested scheduler or a
+            ``param_schedules`` entry, where they would be ignored).
     """
     if isinstance(cfg, SolverConfig):
         return cfg
@@ -415,7 +455,7 @@ def solver_config(
     items = _plain(node)
     if not isinstance(items, Mapping):
         raise ConfigError(f"{prefix or found} must be a mapping of solver keys, got {items!r}")
-    upper = any(isinstance(k, str) and k.isupper() for k in items)
+    upper = bool(items) and all(isinstance(k, str) and k.isupper() for k in items)
     base = inherit or SolverConfig()
     probe = dataclasses.replace(base, prefix=prefix or found, upper=upper, spelled={})
     items, spelled = _flatten_warmup(items, probe.path)
@@ -429,6 +469,10 @@ def solver_config(
         key = str(raw_key).lower()
         if key in values or key in other or key in nested:
             raise ConfigError(f"{probe.prefix}.{raw_key} repeats {key!r} (keys are case-insensitive)")
+        if schedule_only and key not in SCHEDULE_KEYS:
+            raise ConfigError(
+                f"{probe.path(key)} does not apply here; only schedule keys do ({', '.join(SCHEDULE_KEYS)})"
+            )
         if key in checks:
             values[key] = checks[key](value)
         elif key in ("param_groups", "param_schedules"):

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch.nn.modules import batchnorm, normalization
 
-from schedreg.config import GroupRule, SolverConfig, solver_config
+from schedreg.config import GroupRule, solver_config
 from schedreg.errors import ConfigError
 
 DEFAULT_GROUP = "default"
@@ -97,8 +97,3 @@ def build_param_groups(cfg: Any, model: torch.nn.Module) -> list[dict[str, Any]]
                 "fix the pattern, or set optional: true"
             )
     return list(groups.values())
-
-
-def rule_for(solver: SolverConfig, group: dict[str, Any]) -> GroupRule | None:
-    """The rule a param group belongs to, by its ``name``."""
-    return next((r for r in solver.param_groups if r.name == group.get("name")), None)

@@ -91,9 +91,9 @@ class Registry(Generic[F]):
             with self._lock:
                 taken = self._loaded().get(key)
                 if taken is not None and not _same_function(taken.builder, builder):
+                    owner = getattr(taken.builder, "__qualname__", repr(taken.builder))
                     raise ValueError(
-                        f"{self.kind} {key!r} is already registered by "
-                        f"{taken.builder.__module__}.{taken.builder.__qualname__}"
+                        f"{self.kind} {key!r} is already registered by {taken.builder.__module__}.{owner}"
                     )
                 self._entries[key] = entry
             return builder

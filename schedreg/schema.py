@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from schedreg.config import SolverConfig
+from schedreg.config import CLIP_DEFAULTS, SolverConfig
 
 _D = SolverConfig()
 
@@ -28,10 +28,10 @@ class WarmupSchema:
 class ClipGradientsSchema:
     """``solver.clip_gradients``: detectron2's per-parameter gradient clipping."""
 
-    enabled: bool = False
-    clip_type: str = "value"
-    clip_value: float = 1.0
-    norm_type: float = 2.0
+    enabled: bool = CLIP_DEFAULTS["enabled"]
+    clip_type: str = CLIP_DEFAULTS["clip_type"]
+    clip_value: float = CLIP_DEFAULTS["clip_value"]
+    norm_type: float = CLIP_DEFAULTS["norm_type"]
 
 
 @dataclass

@@ -157,3 +157,15 @@ def test_step_overhead_benchmark_runs_at_a_tiny_size(tmp_path):
     )
     assert "schedreg/torch" in result.stdout
     assert out.exists() and '"ratios"' in out.read_text()
+
+
+def test_show_builds_the_configured_optimizer_so_betas_schedules_work(tmp_path, capsys):
+    (tmp_path / "betas.yaml").write_text(
+        "defaults:\n  - solver: cosine\n  - _self_\nsolver:\n  optimizer: AdamW\n  max_iter: 100\n"
+        "  warmup_iters: 10\n  param_schedules:\n    betas[0]:\n      lr_scheduler_name: Interpolate\n"
+        "      args: {points: [[0, 1.0], [50, 0.9]]}\n"
+    )
+    assert main(["show", "--config-dir", str(tmp_path), "--config-name", "betas"]) == 0
+    assert table(capsys.readouterr().out)[50] == pytest.approx(
+        0.001 * 0.5 * (1 + math.cos(math.pi * 50 / 100))
+    )

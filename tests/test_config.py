@@ -139,7 +139,7 @@ def test_nested_warmup_node_is_the_same_as_flat_detectron2_names():
         ({"metod": "linear"}, r"unknown key solver\.warmup\.metod; did you mean solver\.warmup\.method\?"),
         ({"method": "linaer"}, r"solver\.warmup\.method must be one of none, constant, linear"),
         ({"factor": 2.0}, r"solver\.warmup\.factor must be in \[0\.0, 1\.0\], got 2\.0"),
-        ("linear", r"solver\.warmup must be a mapping with keys method, factor, iters"),
+        ("linear", r"solver\.warmup must be a mapping with keys method, factor,"),
     ],
 )
 def test_nested_warmup_errors_use_the_nested_path(warmup, message):
@@ -152,3 +152,58 @@ def test_nested_and_flat_spelling_of_one_key_together_is_an_error():
         schedreg.build_lr_scheduler(
             {"solver": {**SOLVER, "warmup": {"method": "linear"}, "warmup_method": "constant"}}, optimizer()
         )
+
+
+def test_one_upper_case_key_does_not_switch_off_the_unknown_key_check():
+    with pytest.raises(ConfigError, match=r"unknown key 'solver\.warmup_itrs'"):
+        solver_config({"solver": {"max_iter": 100, "warmup_itrs": 5, "AMP": {}}})
+
+
+def test_rule_keys_are_case_insensitive():
+    solver = solver_config({"SOLVER": {"PARAM_GROUPS": {"HEAD": {"PARAMS": "head.*", "LR_FACTOR": 10.0}}}})
+    assert solver.param_groups[0].params == ("head.*",) and solver.param_groups[0].lr_factor == 10.0
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        (
+            {
+                "lr_scheduler_name": "SequentialLR",
+                "args": {
+                    "milestones": [5],
+                    "schedulers": [
+                        {"lr_scheduler_name": "ConstantLR", "momentum": 0.5},
+                        {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": 0.9}},
+                    ],
+                },
+            },
+            r"solver\.args\.schedulers\[0\]\.momentum does not apply here",
+        ),
+        (
+            {"param_schedules": {"momentum": {"lr_scheduler_name": "WarmupCosineLR", "optimizer": "SGD"}}},
+            r"solver\.param_schedules\.momentum\.optimizer does not apply here",
+        ),
+        (
+            {"param_groups": {"head": {"params": "head.*", "name": "x"}}},
+            r"solver\.param_groups\.head\.name: a rule's name is its key",
+        ),
+        ({"base_lr": 10**400}, r"solver\.base_lr must be a finite number"),
+        ({"gamma": 1e300, "steps": [2, 3], "max_iter": 10}, r"solver\.gamma \*\* 2 overflows"),
+        (
+            {"lr_scheduler_name": "LambdaLR", "args": {"lr_lambda": "..x"}},
+            r"solver\.args\.lr_lambda must be an importable",
+        ),
+    ],
+)
+def test_keys_that_would_be_ignored_or_overflow_are_config_errors(node, message):
+    with pytest.raises(ConfigError, match=message):
+        schedreg.build_lr_scheduler({"solver": node}, optimizer())
+
+
+def test_an_unresolvable_interpolation_is_a_config_error():
+    cfg = OmegaConf.create({"solver": {"max_iter": "${nope}"}})
+    with pytest.raises(
+        ConfigError, match="the config could not be resolved: Interpolation key 'nope' not found"
+    ):
+        schedreg.build_lr_scheduler(cfg, optimizer())

@@ -330,3 +330,145 @@ def test_resume_restores_momentum_and_weight_decay_schedules():
 def test_bad_param_schedules_are_config_errors(schedules, message):
     with pytest.raises(ConfigError, match=message):
         build({**SOLVER, "param_schedules": schedules})
+
+
+# ---- regressions found in review ------------------------------------------------------
+
+
+def test_a_metric_reaches_only_plateau_schedules_when_groups_mix_schedules():
+    solver = {
+        "lr_scheduler_name": "ReduceLROnPlateau",
+        "base_lr": 0.1,
+        "max_iter": 100,
+        "param_groups": {
+            "head": {"params": "head.*", "lr_scheduler_name": "WarmupCosineLR", "warmup_iters": 0}
+        },
+    }
+    _, optimizer, scheduler = build(solver)
+    head = [g for g in optimizer.param_groups if g["name"] == "head"]
+    for i in range(1, 4):
+        optimizer.step()
+        scheduler.step(0.37)
+        assert head[0]["lr"] == pytest.approx(0.1 * cosine(i, 100), rel=RTOL)
+
+
+def test_a_closed_form_scheduler_refuses_an_epoch_argument():
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler(
+        {"solver": {"max_iter": 10, "steps": [5], "warmup_iters": 0}}, optimizer
+    )
+    with pytest.raises(TypeError, match=r"stepped with step\(\)"):
+        scheduler.step(3)
+
+
+def test_a_group_added_midway_into_a_new_torch_lane_with_warmup_gets_the_full_lr_after_warmup():
+    solver = {
+        "lr_scheduler_name": "WarmupCosineLR",
+        "max_iter": 60,
+        "warmup_iters": 10,
+        "base_lr": 0.1,
+        "param_groups": {
+            "late": {
+                "params": "late*",
+                "optional": True,
+                "lr_scheduler_name": "ExponentialLR",
+                "args": {"gamma": 0.97},
+                "warmup_iters": 5,
+            }
+        },
+    }
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler({"solver": solver}, optimizer)
+    run(optimizer, scheduler, 8)
+    add_group(optimizer, lr=0.05, name="late")
+    lrs = run(optimizer, scheduler, 10)
+    for k, row in enumerate(lrs[1:], start=9):
+        assert row[1] == pytest.approx(0.05 * 0.97**k, rel=1e-12), k  # past its 5-step warmup
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_onecycle_resumes_with_its_peak_after_a_checkpoint_round_trip(grouped):
+    solver = {
+        "lr_scheduler_name": "OneCycleLR",
+        "max_iter": 100,
+        "base_lr": 0.05,
+        "args": {"total_steps": 100},
+    }
+    if grouped:
+        solver["param_groups"] = {"head": {"params": "head.*", "lr_factor": 10.0}}
+    model, optimizer, scheduler = build(solver)
+    reference = run(optimizer, scheduler, 80)
+    model, optimizer, scheduler = build(solver, model)
+    run(optimizer, scheduler, 40)
+    saved = checkpoint({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+    _, fresh_optimizer, fresh = build(solver)  # canonical order: build both, then load both
+    fresh_optimizer.load_state_dict(saved["optimizer"])
+    fresh.load_state_dict(saved["scheduler"])
+    assert run(fresh_optimizer, fresh, 40) == reference[40:]
+
+
+def test_a_tensor_lr_group_added_later_follows_the_schedule():
+    solver = {"lr_scheduler_name": "WarmupCosineLR", "max_iter": 100, "warmup_iters": 10}
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler({"solver": solver}, optimizer)
+    run(optimizer, scheduler, 3)
+    optimizer.add_param_group({"params": [nn.Parameter(torch.zeros(1))], "lr": torch.tensor(0.3)})
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+        assert float(optimizer.param_groups[1]["lr"]) == pytest.approx(
+            3 * optimizer.param_groups[0]["lr"], rel=1e-6
+        )
+
+
+def test_a_rule_naming_another_scheduler_does_not_inherit_the_solvers_args():
+    solver = {
+        "lr_scheduler_name": "StepLR",
+        "args": {"step_size": 30},
+        "max_iter": 100,
+        "param_groups": {"head": {"params": "head.*", "lr_scheduler_name": "CosineAnnealingLR"}},
+    }
+    _, optimizer, scheduler = build(solver)
+    run(optimizer, scheduler, 50)
+    head = next(g for g in optimizer.param_groups if g["name"] == "head")
+    assert head["lr"] == pytest.approx(0.001 * cosine(50, 100), rel=1e-9)  # T_max follows max_iter
+
+
+def test_param_schedules_get_no_hidden_warmup():
+    solver = {**SOLVER, "param_schedules": {"momentum": {"lr_scheduler_name": "WarmupCosineLR"}}}
+    _, optimizer, _ = build(solver)
+    assert all(g["momentum"] == 0.9 for g in optimizer.param_groups)
+
+
+@pytest.mark.parametrize(
+    ("key", "optimizer_name", "message"),
+    [
+        (
+            "momentum",
+            "Adam",
+            r"param_schedules\.momentum: param group 0 \(backbone\) has no numeric 'momentum'",
+        ),
+        (
+            "betas[0]",
+            "SGD",
+            r"param_schedules\.betas\[0\]: param group 0 \(backbone\) has no numeric 'betas\[0\]'",
+        ),
+        ("nesterov", "SGD", r"has no numeric 'nesterov' to schedule \(got False\)"),
+        ("initial_lr", "SGD", r"solver\.param_schedules\.initial_lr: not a numeric param-group key"),
+        ("params", "SGD", r"solver\.param_schedules\.params: not a numeric param-group key"),
+    ],
+)
+def test_param_schedules_of_keys_a_group_lacks_are_config_errors(key, optimizer_name, message):
+    schedule = {"lr_scheduler_name": "Interpolate", "args": {"points": [[0, 1.0], [10, 0.5]]}}
+    with pytest.raises(ConfigError, match=message):
+        build({**SOLVER, "optimizer": optimizer_name, "param_schedules": {key: schedule}})
+
+
+def test_loading_a_state_saved_by_another_kind_of_scheduler_is_an_error():
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    plain = schedreg.build_lr_scheduler(
+        {"solver": {"max_iter": 10, "steps": [5], "warmup_iters": 0}}, optimizer
+    )
+    _, _, grouped = build()
+    with pytest.raises(ConfigError, match="this state was not saved by a GroupedLR"):
+        grouped.load_state_dict(plain.state_dict())

@@ -184,3 +184,11 @@ def test_a_lazy_registry_loads_its_builtins_before_the_first_lookup_or_registrat
     with pytest.raises(ValueError, match="'builtin' is already registered"):
         reg.register("builtin")(lambda s, o: 1)
     assert "builtin" in reg and loads == [1]
+
+
+def test_registering_over_a_builtin_name_is_a_value_error():
+    with pytest.raises(ValueError, match=r"scheduler 'StepLR' is already registered by schedreg\.builders"):
+
+        @register_scheduler("StepLR")
+        def mine(solver, optimizer):
+            return None

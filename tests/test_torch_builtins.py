@@ -658,3 +658,12 @@ def test_reduce_lr_on_plateau_inside_a_composite_is_rejected(parent: str) -> Non
 def test_unknown_scheduler_name_suggests_the_registered_one() -> None:
     with pytest.raises(ConfigError, match=r"solver\.lr_scheduler_name.*'CosineAnnealingLR'"):
         build({"lr_scheduler_name": "CosineAnealingLR"})
+
+
+def test_a_negative_tensor_lr_is_refused_like_a_float_one():
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=torch.tensor(0.1))
+    scheduler = schedreg.build_lr_scheduler(
+        {"solver": {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": -0.5}}}, optimizer
+    )
+    with pytest.raises(schedreg.ConfigError, match=r"ExponentialLR produced lr tensor\(-0\.0500\) at step 1"):
+        scheduler.step()

@@ -39,7 +39,10 @@ def main(cfg: DictConfig) -> float:
         if iteration % cfg.log_every == 0:
             lrs = " ".join(f"{g['name']}={g['lr']!r}" for g in optimizer.param_groups)
             log.info("iter %d lr %s loss %.5f", iteration, lrs, loss.item())
-        scheduler.step()
+        if cfg.solver.lr_scheduler_name == "ReduceLROnPlateau":
+            scheduler.step(loss.item())  # solver=plateau watches the loss
+        else:
+            scheduler.step()
     log.info("final loss %.5f", loss.item())
     return loss.item()
 

@@ -51,7 +51,15 @@ def warmup_multistep(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
             f"{solver.path('steps')} must all be smaller than {solver.path('max_iter')} "
             f"({solver.max_iter}), got {list(solver.steps)}"
         )
-    values = tuple(solver.gamma**k for k in range(len(solver.steps) + 1))
+    try:
+        values = tuple(solver.gamma**k for k in range(len(solver.steps) + 1))
+    except OverflowError:
+        values = (float("inf"),)
+    if not values[-1] < float("inf"):
+        raise ConfigError(
+            f"{solver.path('gamma')} ** {len(solver.steps)} overflows, got gamma {solver.gamma}; "
+            "gamma is the factor per milestone (0.1 divides the lr by 10)"
+        )
     return _with_warmup(fractional.MultiStep(values, solver.steps, solver.max_iter), solver)
 
 

@@ -67,7 +67,7 @@ def import_function(path: str, key: str) -> Callable[..., Any]:
     module_name, sep, attr = path.partition(":") if ":" in path else path.rpartition(".")
     try:
         fn, reason = getattr(importlib.import_module(module_name), attr), "not callable"
-    except (ImportError, AttributeError, ValueError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:
         fn, reason = None, str(exc)
     if not sep or not callable(fn):
         raise ConfigError(
@@ -85,7 +85,11 @@ def _children(solver: SolverConfig, nodes: Any, optimizer: Optimizer) -> list[LR
         solver, args={}, lr_scheduler_name=SolverConfig.lr_scheduler_name, explicit=solver.explicit - own
     )
     return [
-        build_from_solver(solver_config(node, prefix=f"{key}[{i}]", inherit=parent), optimizer, nested=True)
+        build_from_solver(
+            solver_config(node, prefix=f"{key}[{i}]", inherit=parent, schedule_only=True),
+            optimizer,
+            nested=True,
+        )
         for i, node in enumerate(nodes)
     ]
 
@@ -120,8 +124,12 @@ class TorchBuilder:
             for name, (key, read) in DERIVED.items()
             if key in solver.explicit and (self.cls.__name__, name) not in MEANS_SOMETHING_ELSE
         }
-        # the peak lr: each group's own lr, so the groups keep their ratios
-        derived["max_lr"] = [float(g.get("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        # the peak lr: each group's own lr, so the groups keep their ratios. Recorded on first
+        # use, since OneCycleLR and CyclicLR overwrite the group's lr and initial_lr.
+        derived["max_lr"] = [
+            float(g.setdefault("initial_max_lr", g.get("initial_lr", g["lr"])))
+            for g in optimizer.param_groups
+        ]
         if "epochs" in solver.args:
             derived.pop("total_steps", None)  # OneCycleLR: epochs * steps_per_epoch instead
         hints = {name: solver.path(key) for name, (key, _) in DERIVED.items()}
