@@ -111,7 +111,8 @@ def test_config_error_is_a_value_error():
 @pytest.mark.parametrize(
     ("name", "suggestion"),
     [
-        ("cosin", "WarmupCosineLR"),
+        ("cosin", "cosine"),
+        ("warmupcosin", "WarmupCosineLR"),
         ("warmupmultisteplr", "WarmupMultiStepLR"),
         ("StepLr", "StepLR"),
         ("OneCycle", "OneCycleLR"),

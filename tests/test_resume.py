@@ -47,6 +47,16 @@ CASES: dict[str, dict[str, Any]] = {
         "warmup_method": "exponential",
         "warmup_factor": 0.01,
     },
+    "constant": {"warmup_iters": WARMUP, "warmup_method": "cosine"},
+    "constant_with_warmup": {"warmup_iters": WARMUP},
+    "linear": {"max_iter": TOTAL, "warmup_iters": WARMUP},
+    "cosine": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"num_cycles": 1.5}},
+    "cosine_with_restarts": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"num_cycles": 3}},
+    "polynomial": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"lr_end": 1e-4, "power": 2.0}},
+    "inverse_sqrt": {"warmup_iters": WARMUP},
+    "cosine_with_min_lr": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"min_lr_rate": 0.1}},
+    "warmup_stable_decay": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"num_decay_steps": 15}},
+    "reduce_lr_on_plateau": {"warmup_iters": WARMUP, "args": {"patience": 1, "factor": 0.5}},
     "Interpolate": {
         "warmup_iters": WARMUP,
         "args": {"points": [[0, 1.0], [12, 0.4], [30, 0.8]], "shape": "cosine"},
@@ -151,7 +161,7 @@ def lrs_of(optimizer: torch.optim.Optimizer) -> tuple[float, ...]:
 def advance(case: str, scheduler: Any, optimizer: torch.optim.Optimizer, i: int) -> None:
     """Iteration ``i``: the optimizer steps, then the scheduler."""
     optimizer.step()
-    if ALL_CASES[case][0] == "ReduceLROnPlateau":
+    if getattr(scheduler, "takes_metric", False):  # ReduceLROnPlateau, under either name
         scheduler.step(plateau_metric(i))
     else:
         scheduler.step()

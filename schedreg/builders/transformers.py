@@ -1,0 +1,150 @@
+"""The schedule names of ``transformers.get_scheduler``, by transformers' own names.
+
+The warmup length is ``solver.warmup_iters`` (linear from 0, as transformers does, unless
+the config picks another warmup method or factor), the total is ``solver.max_iter``, and
+the other arguments go in ``solver.args`` under transformers' names. Like transformers,
+``polynomial``'s ``lr_end`` and ``cosine_with_min_lr``'s ``min_lr`` are relative to the
+optimizer's default lr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from schedreg import transformers_schedules as hf
+from schedreg.builders.torch_builtins import TorchBuilder
+from schedreg.config import SolverConfig
+from schedreg.errors import ConfigError
+from schedreg.registry import register_scheduler
+from schedreg.schedules import Constant, Schedule
+from schedreg.signature import construct, keyword_arguments, settable_parameters
+
+FROM_ZERO = {"warmup_factor": 0.0}
+"""transformers warms up linearly from 0."""
+FROM_SOLVER = ("num_warmup_steps", "num_training_steps", "lr_init")
+
+
+def _build(
+    cls: type,
+    solver: SolverConfig,
+    fixed: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> Schedule:
+    """``cls`` from ``solver.args`` (over ``defaults``), with the warmup and total from the
+    solver keys and ``fixed`` values the user does not set."""
+    path = solver.path("args")
+    for name in FROM_SOLVER:
+        if name in solver.args:
+            key = {"num_warmup_steps": "warmup_iters", "num_training_steps": "max_iter"}.get(name, "base_lr")
+            raise ConfigError(f"{path}.{name}: set {solver.path(key)} instead")
+    params = settable_parameters(cls, FROM_SOLVER)
+    args = keyword_arguments(cls, params, solver.args, defaults or {}, path, {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    solved = {"num_warmup_steps": solver.warmup_iters, "num_training_steps": solver.max_iter, **(fixed or {})}
+    return construct(cls, path, solver.args, **{k: v for k, v in solved.items() if k in names}, **args)
+
+
+@register_scheduler("constant")
+def constant(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``constant``: the optimizer's lr throughout."""
+    return _constant(solver)
+
+
+@register_scheduler("constant_with_warmup", defaults=FROM_ZERO)
+def constant_with_warmup(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``constant_with_warmup``: linear warmup from 0, then the optimizer's lr."""
+    return _constant(solver)
+
+
+def _constant(solver: SolverConfig) -> Schedule:
+    if solver.args:
+        raise ConfigError(
+            f"{solver.path('args')} is not read by {solver.lr_scheduler_name}, got {dict(solver.args)}"
+        )
+    return Constant(1.0)
+
+
+@register_scheduler("linear", defaults=FROM_ZERO)
+def linear(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``linear``: warmup from 0, then linear decay to 0 at ``max_iter``."""
+    return _build(hf.Linear, solver)
+
+
+@register_scheduler("cosine", defaults=FROM_ZERO)
+def cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``cosine``: warmup from 0, then ``args.num_cycles`` cosine waves (0.5)."""
+    if "min_lr_rate" in solver.args:
+        raise ConfigError(f"{solver.path('args')}.min_lr_rate belongs to cosine_with_min_lr")
+    return _build(hf.Cosine, solver)
+
+
+@register_scheduler("cosine_with_restarts", defaults=FROM_ZERO)
+def cosine_with_restarts(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``cosine_with_restarts``: ``args.num_cycles`` hard restarts (1)."""
+    return _build(hf.CosineWithHardRestarts, solver)
+
+
+@register_scheduler("polynomial", defaults=FROM_ZERO)
+def polynomial(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``polynomial``: decay to ``args.lr_end`` (1e-7) with ``args.power`` (1)."""
+    lr_init = float(optimizer.defaults["lr"])
+    lr_end = solver.args.get("lr_end", 1e-7)
+    if isinstance(lr_end, (int, float)) and not lr_init > lr_end:
+        raise ConfigError(
+            f"{solver.path('args')}.lr_end must be below the optimizer's lr ({lr_init}), got {lr_end}"
+        )
+    return _build(hf.Polynomial, solver, fixed={"lr_init": lr_init})
+
+
+@register_scheduler("inverse_sqrt", defaults=FROM_ZERO)
+def inverse_sqrt(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``inverse_sqrt``: ``args.timescale`` defaults to the warmup (or 10000)."""
+    return _build(hf.InverseSqrt, solver, defaults={"timescale": solver.warmup_iters or 10_000})
+
+
+@register_scheduler("cosine_with_min_lr", defaults=FROM_ZERO)
+def cosine_with_min_lr(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``cosine_with_min_lr``: half a cosine down to ``args.min_lr`` or
+    ``args.min_lr_rate`` (one of them)."""
+    args = dict(solver.args)
+    if ("min_lr" in args) == ("min_lr_rate" in args):
+        raise ConfigError(f"{solver.path('args')} must set exactly one of min_lr and min_lr_rate, got {args}")
+    if "min_lr" in args:
+        min_lr = args.pop("min_lr")
+        if not isinstance(min_lr, (int, float)) or isinstance(min_lr, bool) or min_lr < 0:
+            raise ConfigError(f"{solver.path('args')}.min_lr must be a number >= 0, got {min_lr!r}")
+        args["min_lr_rate"] = min_lr / float(optimizer.defaults["lr"])
+    return _build(hf.Cosine, dataclasses.replace(solver, args=args))
+
+
+@register_scheduler("warmup_stable_decay", own_warmup=True)
+def warmup_stable_decay(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+    """transformers' ``warmup_stable_decay``: warmup, stable, then ``args.num_decay_steps`` of
+    decay (a float in (0, 1]: that fraction of ``max_iter``); the stable stretch fills
+    ``max_iter`` unless ``args.num_stable_steps`` is set."""
+    args = dict(solver.args)
+    path = solver.path("args")
+    if "num_decay_steps" not in args:
+        raise ConfigError(f"{path}.num_decay_steps is required by warmup_stable_decay")
+    decay = args["num_decay_steps"]
+    if isinstance(decay, float) and 0 < decay <= 1:  # a fraction of the run
+        args["num_decay_steps"] = round(decay * solver.max_iter)
+    for key in ("warmup_type", "decay_type"):
+        if args.get(key, "linear") not in hf.SHAPES:
+            raise ConfigError(f"{path}.{key} must be one of {', '.join(hf.SHAPES)}; got {args[key]!r}")
+    if isinstance(args["num_decay_steps"], int):
+        args.setdefault("num_stable_steps", solver.max_iter - solver.warmup_iters - args["num_decay_steps"])
+        if args["num_stable_steps"] < 0:
+            raise ConfigError(
+                f"{path}.num_decay_steps ({args['num_decay_steps']}) plus {solver.path('warmup_iters')} "
+                f"({solver.warmup_iters}) exceed {solver.path('max_iter')} ({solver.max_iter})"
+            )
+    return _build(hf.WarmupStableDecay, dataclasses.replace(solver, args=args))
+
+
+register_scheduler("reduce_lr_on_plateau")(TorchBuilder(ReduceLROnPlateau))

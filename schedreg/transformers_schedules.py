@@ -1,0 +1,141 @@
+"""The schedules of ``transformers.get_scheduler``, as pure functions of the step.
+
+Each evaluates the same floating-point expressions as transformers' lr lambdas, so the
+lrs match transformers' own. The decay starts after ``num_warmup_steps``; before it
+these return 1 and the factory's warmup (linear from 0, as transformers does) applies,
+except :class:`WarmupStableDecay`, whose warmup shape is one of its own arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SHAPES = ("linear", "cosine", "1-sqrt")
+
+
+def _progress(step: int, start: int, length: int) -> float:
+    return float(step - start) / float(max(1, length))
+
+
+@dataclass(frozen=True)
+class Linear:
+    """Linear decay from 1 to 0 between warmup's end and ``num_training_steps``."""
+
+    num_warmup_steps: int
+    num_training_steps: int
+
+    def __call__(self, step: int) -> float:
+        if step < self.num_warmup_steps:
+            return 1.0
+        left = float(self.num_training_steps - step)
+        return max(0.0, left / float(max(1, self.num_training_steps - self.num_warmup_steps)))
+
+
+@dataclass(frozen=True)
+class Cosine:
+    """``num_cycles`` cosine waves after warmup (0.5: half a cosine to ``min_lr_rate``)."""
+
+    num_warmup_steps: int
+    num_training_steps: int
+    num_cycles: float = 0.5
+    min_lr_rate: float = 0.0
+
+    def __call__(self, step: int) -> float:
+        if step < self.num_warmup_steps:
+            return 1.0
+        progress = _progress(step, self.num_warmup_steps, self.num_training_steps - self.num_warmup_steps)
+        factor = 0.5 * (1.0 + math.cos(math.pi * float(self.num_cycles) * 2.0 * progress))
+        return max(0.0, factor * (1 - self.min_lr_rate) + self.min_lr_rate)
+
+
+@dataclass(frozen=True)
+class CosineWithHardRestarts:
+    """``num_cycles`` half cosines from 1 to 0 after warmup, each restarting at 1; then 0."""
+
+    num_warmup_steps: int
+    num_training_steps: int
+    num_cycles: int = 1
+
+    def __call__(self, step: int) -> float:
+        if step < self.num_warmup_steps:
+            return 1.0
+        progress = _progress(step, self.num_warmup_steps, self.num_training_steps - self.num_warmup_steps)
+        if progress >= 1.0:
+            return 0.0
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(self.num_cycles) * progress) % 1.0))))
+
+
+@dataclass(frozen=True)
+class Polynomial:
+    """``(1 - end) * remaining ** power + end`` after warmup, ``end = lr_end / lr_init``."""
+
+    num_warmup_steps: int
+    num_training_steps: int
+    lr_init: float
+    lr_end: float = 1e-7
+    power: float = 1.0
+
+    def __call__(self, step: int) -> float:
+        if step < self.num_warmup_steps:
+            return 1.0
+        if step > self.num_training_steps:
+            return self.lr_end / self.lr_init
+        lr_range = self.lr_init - self.lr_end
+        decay_steps = self.num_training_steps - self.num_warmup_steps
+        pct_remaining = 1 - (step - self.num_warmup_steps) / decay_steps
+        return (lr_range * pct_remaining**self.power + self.lr_end) / self.lr_init
+
+
+@dataclass(frozen=True)
+class InverseSqrt:
+    """``1 / sqrt((step + timescale - num_warmup_steps) / timescale)`` after warmup."""
+
+    num_warmup_steps: int
+    timescale: int
+
+    def __call__(self, step: int) -> float:
+        if step < self.num_warmup_steps:
+            return 1.0
+        return 1.0 / math.sqrt((step + self.timescale - self.num_warmup_steps) / self.timescale)
+
+
+def _shape(kind: str, progress: float, rising: bool) -> float:
+    if kind == "linear":
+        return progress if rising else 1.0 - progress
+    if kind == "cosine":
+        return (
+            0.5 * (1.0 - math.cos(math.pi * progress))
+            if rising
+            else 0.5 * (1.0 + math.cos(math.pi * progress))
+        )
+    return 1.0 - math.sqrt(1.0 - progress) if rising else 1.0 - math.sqrt(progress)
+
+
+@dataclass(frozen=True)
+class WarmupStableDecay:
+    """Warmup (from ``min_lr_ratio``), a stable stretch at 1, a decay to ``min_lr_ratio``."""
+
+    num_warmup_steps: int
+    num_stable_steps: int
+    num_decay_steps: int
+    warmup_type: str = "linear"
+    decay_type: str = "cosine"
+    min_lr_ratio: float = 0.0
+    num_cycles: float = 0.5
+
+    def __call__(self, step: int) -> float:
+        floor = self.min_lr_ratio
+        if step < self.num_warmup_steps:
+            factor = _shape(self.warmup_type, float(step) / float(max(1, self.num_warmup_steps)), rising=True)
+            return max(0.0, factor * (1.0 - floor) + floor)
+        if step < self.num_warmup_steps + self.num_stable_steps:
+            return 1.0
+        if step < self.num_warmup_steps + self.num_stable_steps + self.num_decay_steps:
+            progress = _progress(step, self.num_warmup_steps + self.num_stable_steps, self.num_decay_steps)
+            if self.decay_type == "cosine":
+                factor = 0.5 * (1.0 + math.cos(math.pi * float(self.num_cycles) * 2.0 * progress))
+            else:
+                factor = _shape(self.decay_type, progress, rising=False)
+            return max(0.0, factor * (1.0 - floor) + floor)
+        return floor
