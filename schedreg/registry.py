@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -128,11 +129,36 @@ class Registry(Generic[F]):
         return len(self._loaded())
 
 
-SCHEDULERS: Registry[Callable[..., Any]] = Registry(
-    "scheduler", load=lambda: importlib.import_module("schedreg.builders")
-)
+def load_plugins(registry: Registry[Any], group: str) -> None:
+    """Load the installed distributions' entry points in ``group`` into ``registry``.
+
+    An entry point names either a builder (registered under the entry point's name) or a
+    module whose import registers its builders. One that fails to load is reported with a
+    warning naming it, and the others still load.
+    """
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=group):
+        try:
+            loaded = point.load()
+        except Exception as exc:  # a broken plug-in must not take the built-ins down with it
+            warnings.warn(
+                f"schedreg plug-in {point.name!r} ({point.value}) failed to load: {exc!r}", stacklevel=2
+            )
+            continue
+        if callable(loaded) and point.name not in registry._entries:
+            registry.register(point.name)(loaded)
+
+
+def _load_schedulers() -> None:
+    importlib.import_module("schedreg.builders")
+    load_plugins(SCHEDULERS, "schedreg.schedulers")
+
+
+SCHEDULERS: Registry[Callable[..., Any]] = Registry("scheduler", load=_load_schedulers)
 """Scheduler builders: ``fn(solver, optimizer) -> LRScheduler | Schedule``.
 
-The built-in ones (which import torch) are registered at the first lookup."""
+The built-in ones (which import torch) and those of installed plug-ins (entry-point group
+``schedreg.schedulers``) are registered at the first lookup."""
 
 register_scheduler = SCHEDULERS.register
