@@ -364,6 +364,11 @@ class GroupedLR(LRScheduler):
     def base_lrs(self) -> list[float | torch.Tensor]:  # type: ignore[override]
         return _base_lrs(self.optimizer)
 
+    @property
+    def takes_metric(self) -> bool:
+        """Whether ``step`` wants a metric (some groups follow ``ReduceLROnPlateau``)."""
+        return any(getattr(scheduler, "takes_metric", False) for _, _, scheduler in self.lanes)
+
     def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, LRScheduler]:
         view = GroupView(self.optimizer, indices)
         group = view.param_groups[0]
