@@ -17,6 +17,7 @@ from typing import Any
 from schedreg.config import SolverConfig, solver_config
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Registry, register_scheduler
+from schedreg.scaling import scale_to_world_size
 from schedreg.schedules import Schedule
 
 _TORCH_LAYER = {
@@ -50,5 +51,6 @@ __all__ = [
     "build_optimizer",
     "build_param_groups",
     "register_scheduler",
+    "scale_to_world_size",
     "solver_config",
 ]

@@ -21,7 +21,7 @@ from schedreg.errors import ConfigError
 from schedreg.registry import suggest
 from schedreg.warmup import WARMUP_METHODS
 
-DETECTRON2_OTHER_KEYS = ("checkpoint_period", "ims_per_batch", "reference_world_size", "amp")
+DETECTRON2_OTHER_KEYS = ("amp",)
 """detectron2 SOLVER keys schedreg does not use; accepted and kept as-is."""
 
 CLIP_DEFAULTS = {"enabled": False, "clip_type": "value", "clip_value": 1.0, "norm_type": 2.0}
@@ -80,6 +80,9 @@ class SolverConfig:
     clip_gradients: Mapping[str, Any] = field(default_factory=lambda: dict(CLIP_DEFAULTS))
     param_groups: tuple[GroupRule, ...] = ()
     param_schedules: Mapping[str, SolverConfig] = field(default_factory=dict)
+    ims_per_batch: int = 16
+    reference_world_size: int = 0
+    checkpoint_period: int = 5000
     other: Mapping[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"
@@ -128,6 +131,8 @@ OPTIMIZER_KEYS = (
     "param_schedules",
 )
 """The keys that shape the optimizer and its param groups."""
+RUN_KEYS = ("ims_per_batch", "reference_world_size", "checkpoint_period")
+"""detectron2's keys for the batch and world size the schedule was written for."""
 RULE_KEYS = ("name", "params", "module_types", "lr_factor", "lr", "weight_decay", "optional")
 
 
@@ -295,6 +300,9 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "weight_decay_bias": lambda v: None if v is None else _number(path("weight_decay_bias"), v, low=0.0),
         "bias_lr_factor": lambda v: _number(path("bias_lr_factor"), v, low=0.0, low_open=True),
         "clip_gradients": lambda v: _clip_gradients(path("clip_gradients"), v),
+        "ims_per_batch": lambda v: _integer(path("ims_per_batch"), v, low=1),
+        "reference_world_size": lambda v: _integer(path("reference_world_size"), v, low=0),
+        "checkpoint_period": lambda v: _integer(path("checkpoint_period"), v, low=1),
     }
 
 
@@ -481,7 +489,7 @@ def solver_config(
             # yacs already checked a detectron2 CfgNode's keys against its project's defaults.
             other[key] = value
         else:
-            allowed = [*SCHEDULE_KEYS, *OPTIMIZER_KEYS]
+            allowed = [*SCHEDULE_KEYS, *OPTIMIZER_KEYS, *RUN_KEYS]
             hint = suggest(key, allowed, n=1)
             did_you_mean = f"; did you mean {probe.path(hint[0])!r}?" if hint else ""
             raise ConfigError(
