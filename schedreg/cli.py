@@ -159,11 +159,12 @@ def list_schedulers() -> Iterator[str]:
         if isinstance(builder, TorchBuilder):
             source, about = "torch", "args: " + ", ".join(builder.parameters())
         else:
-            source = {"schedreg.builders.detectron2": "detectron2"}.get(
-                module, "schedreg" if module.startswith("schedreg.") else f"third-party ({module})"
-            )
+            source = {
+                "schedreg.builders.detectron2": "detectron2",
+                "schedreg.builders.transformers": "transformers",
+            }.get(module, "schedreg" if module.startswith("schedreg.") else f"third-party ({module})")
             about = (builder.__doc__ or "").strip().split("\n")[0]
-        yield f"{name:<28} {source:<11} {about}"
+        yield f"{name:<28} {source:<13} {about.replace('``', '')}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -94,6 +94,8 @@ def test_list_names_each_scheduler_and_its_source(capsys):
     assert main(["list"]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
     assert lines["WarmupCosineLR"].split()[1] == "detectron2"
+    assert lines["warmup_stable_decay"].split()[1] == "transformers"
+    assert lines["Interpolate"].split()[1] == "schedreg"
     assert lines["StepLR"].split()[1:4] == ["torch", "args:", "step_size,"]
     assert len(lines) >= 19
 
