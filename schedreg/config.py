@@ -80,6 +80,7 @@ class SolverConfig:
     clip_gradients: Mapping[str, Any] = field(default_factory=lambda: dict(CLIP_DEFAULTS))
     param_groups: tuple[GroupRule, ...] = ()
     param_schedules: Mapping[str, SolverConfig] = field(default_factory=dict)
+    lr_as_tensor: bool = False
     ims_per_batch: int = 16
     reference_world_size: int = 0
     checkpoint_period: int = 5000
@@ -129,6 +130,7 @@ OPTIMIZER_KEYS = (
     "clip_gradients",
     "param_groups",
     "param_schedules",
+    "lr_as_tensor",
 )
 """The keys that shape the optimizer and its param groups."""
 RUN_KEYS = ("ims_per_batch", "reference_world_size", "checkpoint_period")
@@ -300,6 +302,7 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "weight_decay_bias": lambda v: None if v is None else _number(path("weight_decay_bias"), v, low=0.0),
         "bias_lr_factor": lambda v: _number(path("bias_lr_factor"), v, low=0.0, low_open=True),
         "clip_gradients": lambda v: _clip_gradients(path("clip_gradients"), v),
+        "lr_as_tensor": boolean("lr_as_tensor"),
         "ims_per_batch": lambda v: _integer(path("ims_per_batch"), v, low=1),
         "reference_world_size": lambda v: _integer(path("reference_world_size"), v, low=0),
         "checkpoint_period": lambda v: _integer(path("checkpoint_period"), v, low=1),

@@ -64,11 +64,16 @@ def build_optimizer(cfg: Any, model: torch.nn.Module) -> torch.optim.Optimizer:
     """The optimizer ``cfg`` describes, over ``model``'s param groups.
 
     With ``solver.clip_gradients.enabled`` a step pre-hook clips every gradient first
-    (re-registered whenever the optimizer is built again, as on resume).
+    (re-registered whenever the optimizer is built again, as on resume). With
+    ``solver.lr_as_tensor`` each group's lr is a 0-d float64 tensor, which the schedulers
+    update in place, so a ``torch.compile``d optimizer step does not recompile.
     """
     solver = solver_config(cfg)
     builder = OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer")).builder
-    optimizer = builder(solver, build_param_groups(solver, model))
+    groups = build_param_groups(solver, model)
+    if solver.lr_as_tensor:  # updated in place by the schedulers: a compiled step never recompiles
+        groups = [{**g, "lr": torch.tensor(g["lr"], dtype=torch.float64)} for g in groups]
+    optimizer = builder(solver, groups)
     clip = solver.clip_gradients
     if clip["enabled"]:
         optimizer.register_step_pre_hook(
