@@ -374,3 +374,28 @@ def test_explicit_searchpath_fallback_composes_the_groups(tmp_path):
     with initialize_config_dir(str(conf), version_base="1.3"):
         cfg = compose("train")
     assert cfg.solver.lr_scheduler_name == "WarmupPolyLR"
+
+
+def test_example_app_sweeps_in_parallel_with_the_joblib_launcher(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples/hydra_app/train.py"),
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "solver=cosine,multistep",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    for job in ("0", "1"):
+        solver = re.search(r"solver=(\w+)", (tmp_path / job / ".hydra" / "overrides.yaml").read_text())[1]
+        lrs = logged_lrs((tmp_path / job / "train.log").read_text())
+        assert len(lrs) == 12
+        for i, pair in lrs.items():
+            assert pair == pytest.approx(expected_lrs(solver, "linear", i, 30), rel=1e-12), (solver, i)
