@@ -29,7 +29,8 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     Returns:
         A :class:`~torch.optim.lr_scheduler.LRScheduler`: step it once per iteration, after
         ``optimizer.step()``. The lr used in iteration ``i`` is the one set after ``i``
-        calls of ``step()``.
+        calls of ``step()``. With ``param_groups`` rules or ``param_schedules`` it is a
+        :class:`~schedreg.adapter.GroupedLR`, which gives each group its own schedule.
 
     Raises:
         ConfigError: for any invalid value, naming the key.
