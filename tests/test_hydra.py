@@ -399,3 +399,9 @@ def test_example_app_sweeps_in_parallel_with_the_joblib_launcher(tmp_path):
         assert len(lrs) == 12
         for i, pair in lrs.items():
             assert pair == pytest.approx(expected_lrs(solver, "linear", i, 30), rel=1e-12), (solver, i)
+
+
+def test_every_option_file_opens_with_a_one_line_comment():
+    for path in sorted((ROOT / "conf").rglob("*.yaml")):
+        first, second = path.read_text().splitlines()[:2]
+        assert first.startswith("# ") and not second.startswith("#"), path
