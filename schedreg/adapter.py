@@ -121,6 +121,38 @@ def _require(state: dict[str, Any], keys: tuple[str, ...], owner: str) -> None:
         )
 
 
+class ResumeGuard:
+    """Mixed into the schedulers: the schedule's fingerprint travels with the state.
+
+    Loading a state saved under a different schedule raises a ConfigError listing what
+    differs, unless ``on_resume_change`` is ``"reschedule"``: then the new schedule continues
+    from the saved step. The factory sets both attributes.
+    """
+
+    fingerprint: dict[str, str] | None = None
+    on_resume_change: str = "error"
+
+    def _stamped(self, state: dict[str, Any]) -> dict[str, Any]:
+        return state if self.fingerprint is None else {**state, "fingerprint": dict(self.fingerprint)}
+
+    def _rescheduled(self, state: dict[str, Any]) -> bool:
+        """Whether ``state`` was saved under another schedule and is to be rescheduled."""
+        saved, now = state.get("fingerprint"), self.fingerprint
+        if saved is None or now is None or saved == now:
+            return False
+        diff = "; ".join(
+            f"{key}: {saved.get(key)} -> {now.get(key)}"
+            for key in sorted(set(saved) | set(now))
+            if saved.get(key) != now.get(key)
+        )
+        if self.on_resume_change != "reschedule":
+            raise ConfigError(
+                f"the checkpoint was saved under a different schedule ({diff}); set "
+                "solver.on_resume_change: reschedule to run the new schedule from the saved step"
+            )
+        return True
+
+
 def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
     """Refuse to load a state that schedules groups this optimizer does not have."""
     if saved and max(saved) >= len(optimizer.param_groups):
@@ -130,7 +162,7 @@ def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
         )
 
 
-class MultiplierLR(LRScheduler):
+class MultiplierLR(ResumeGuard, LRScheduler):
     """Sets each group's lr to ``base_lr * schedule(step)``.
 
     Args:
@@ -168,11 +200,14 @@ class MultiplierLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The step and base lrs, as plain numbers (loads with ``weights_only=True``)."""
-        return {"last_epoch": self.last_epoch, "base_lrs": [float(b) for b in self.base_lrs]}
+        return self._stamped({"last_epoch": self.last_epoch, "base_lrs": [float(b) for b in self.base_lrs]})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the step and write that step's lrs into the optimizer."""
         _require(state_dict, ("last_epoch", "base_lrs"), type(self).__name__)
+        if self._rescheduled(state_dict):
+            self.seek(int(state_dict["last_epoch"]))
+            return
         _resolve(self.optimizer, range(len(state_dict["base_lrs"])))
         self.base_lrs = list(state_dict["base_lrs"])
         self.seek(int(state_dict["last_epoch"]))
@@ -195,7 +230,7 @@ def _replay(inner: LRScheduler, steps: int) -> None:
             inner.step()
 
 
-class ScaledLR(LRScheduler):
+class ScaledLR(ResumeGuard, LRScheduler):
     """Multiplies the lrs of torch schedulers by ``schedule(step)``.
 
     Args:
@@ -304,17 +339,22 @@ class ScaledLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The step, and each torch scheduler's groups and own state."""
-        return {
-            "last_epoch": self.last_epoch,
-            "inners": [
-                {"groups": list(view.indices), "state": inner.state_dict()}
-                for view, inner in zip(self.views, self.inners, strict=True)
-            ],
-        }
+        return self._stamped(
+            {
+                "last_epoch": self.last_epoch,
+                "inners": [
+                    {"groups": list(view.indices), "state": inner.state_dict()}
+                    for view, inner in zip(self.views, self.inners, strict=True)
+                ],
+            }
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Rebuild the torch schedulers over the saved groups, load them, write the lrs."""
         _require(state_dict, ("last_epoch", "inners"), type(self).__name__)
+        if self._rescheduled(state_dict):
+            self.seek(int(state_dict["last_epoch"]))
+            return
         saved = state_dict["inners"]
         _resolve(self.optimizer, [i for part in saved for i in part["groups"]])
         if [v.indices for v in self.views] != [part["groups"] for part in saved]:
@@ -326,7 +366,7 @@ class ScaledLR(LRScheduler):
         self._scale(write=True)
 
 
-class GroupedLR(LRScheduler):
+class GroupedLR(ResumeGuard, LRScheduler):
     """A scheduler per set of param groups sharing a schedule, stepped as one.
 
     Args:
@@ -420,14 +460,19 @@ class GroupedLR(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         """The step, and each scheduler's groups and state."""
-        return {
-            "last_epoch": self.last_epoch,
-            "lanes": [{"groups": list(view.indices), "state": s.state_dict()} for _, view, s in self.lanes],
-        }
+        lanes = [{"groups": list(view.indices), "state": s.state_dict()} for _, view, s in self.lanes]
+        return self._stamped({"last_epoch": self.last_epoch, "lanes": lanes})
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Rebuild the schedulers over the saved groups, load them, write every value."""
         _require(state_dict, ("last_epoch", "lanes"), type(self).__name__)
+        if self._rescheduled(state_dict):
+            self.last_epoch = int(state_dict["last_epoch"])
+            for _, _, scheduler in self.lanes:
+                scheduler.seek(self.last_epoch)
+            self._apply_param_schedules()
+            self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            return
         saved = state_dict["lanes"]
         _resolve(self.optimizer, [i for lane in saved for i in lane["groups"]])
         self.lanes = [self._new_lane(list(lane["groups"])) for lane in saved]

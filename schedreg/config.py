@@ -81,6 +81,7 @@ class SolverConfig:
     param_groups: tuple[GroupRule, ...] = ()
     param_schedules: Mapping[str, SolverConfig] = field(default_factory=dict)
     lr_as_tensor: bool = False
+    on_resume_change: str = "error"
     ims_per_batch: int = 16
     reference_world_size: int = 0
     checkpoint_period: int = 5000
@@ -133,7 +134,7 @@ OPTIMIZER_KEYS = (
     "lr_as_tensor",
 )
 """The keys that shape the optimizer and its param groups."""
-RUN_KEYS = ("ims_per_batch", "reference_world_size", "checkpoint_period")
+RUN_KEYS = ("ims_per_batch", "reference_world_size", "checkpoint_period", "on_resume_change")
 """detectron2's keys for the batch and world size the schedule was written for."""
 RULE_KEYS = ("name", "params", "module_types", "lr_factor", "lr", "weight_decay", "optional")
 
@@ -141,6 +142,28 @@ RULE_KEYS = ("name", "params", "module_types", "lr_factor", "lr", "weight_decay"
 def schedule_identity(solver: SolverConfig) -> tuple[Any, ...]:
     """What makes two solver nodes the same schedule."""
     return tuple(repr(getattr(solver, k)) for k in SCHEDULE_KEYS)
+
+
+def fingerprint(solver: SolverConfig) -> dict[str, str]:
+    """The resolved schedule, key by key, as plain strings: saved with a scheduler's state so
+    that resuming under a changed schedule is noticed."""
+    out = {k: repr(getattr(solver, k)) for k in SCHEDULE_KEYS}
+    out["param_groups"] = repr(
+        [
+            (
+                r.name,
+                r.params,
+                r.module_types,
+                r.lr_factor,
+                r.lr,
+                r.weight_decay,
+                r.schedule and schedule_identity(r.schedule),
+            )
+            for r in solver.param_groups
+        ]
+    )
+    out["param_schedules"] = repr({k: schedule_identity(v) for k, v in solver.param_schedules.items()})
+    return out
 
 
 WARMUP_NODE_KEYS = ("method", "factor")
@@ -303,6 +326,7 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "bias_lr_factor": lambda v: _number(path("bias_lr_factor"), v, low=0.0, low_open=True),
         "clip_gradients": lambda v: _clip_gradients(path("clip_gradients"), v),
         "lr_as_tensor": boolean("lr_as_tensor"),
+        "on_resume_change": choice("on_resume_change", ("error", "reschedule")),
         "ims_per_batch": lambda v: _integer(path("ims_per_batch"), v, low=1),
         "reference_world_size": lambda v: _integer(path("reference_world_size"), v, low=0),
         "checkpoint_period": lambda v: _integer(path("checkpoint_period"), v, low=1),
@@ -460,9 +484,9 @@ def solver_config(
         schedule_only: refuse keys that do not shape a schedule (in a nested scheduler or a
             ``param_schedules`` entry, where they would be ignored).
     """
-    if isinstance(cfg, SolverConfig):
-        return cfg
     node, found = find_solver(cfg)
+    if isinstance(node, SolverConfig):
+        return node
     items = _plain(node)
     if not isinstance(items, Mapping):
         raise ConfigError(f"{prefix or found} must be a mapping of solver keys, got {items!r}")

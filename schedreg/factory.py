@@ -10,7 +10,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapter import GroupedLR, GroupView, MultiplierLR, ScaledLR
-from schedreg.config import SolverConfig, schedule_identity, solver_config, validate_warmup
+from schedreg.config import SolverConfig, fingerprint, schedule_identity, solver_config, validate_warmup
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules import Constant, Product, Schedule
@@ -37,13 +37,17 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     """
     solver = solver_config(cfg)
     if not solver.param_groups and not solver.param_schedules:
-        return build_from_solver(solver, optimizer)
-    return GroupedLR(
-        optimizer,
-        functools.partial(lane_key, solver),
-        functools.partial(build_lane, solver),
-        functools.partial(group_param_schedules, param_schedule_table(solver)),
-    )
+        scheduler: LRScheduler = build_from_solver(solver, optimizer)
+    else:
+        scheduler = GroupedLR(
+            optimizer,
+            functools.partial(lane_key, solver),
+            functools.partial(build_lane, solver),
+            functools.partial(group_param_schedules, param_schedule_table(solver)),
+        )
+    scheduler.fingerprint = fingerprint(resolve(solver)[1])
+    scheduler.on_resume_change = solver.on_resume_change
+    return scheduler
 
 
 def warmup_factor(solver: SolverConfig) -> WarmupFactor | None:

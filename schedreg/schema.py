@@ -63,6 +63,7 @@ class SolverSchema:
     param_groups: dict[str, Any] = field(default_factory=dict)
     param_schedules: dict[str, Any] = field(default_factory=dict)
     lr_as_tensor: bool = _D.lr_as_tensor
+    on_resume_change: str = _D.on_resume_change
     ims_per_batch: int = _D.ims_per_batch
     reference_world_size: int = _D.reference_world_size
     checkpoint_period: int = _D.checkpoint_period
