@@ -68,9 +68,13 @@ class GroupView(Optimizer):
         self.__dict__.update(state)
 
 
+INDEXED_KEY = re.compile(r"(\w+)\[(\d+)\]")
+"""A param-group key that indexes a tuple, like ``betas[0]``."""
+
+
 def _set(group: dict[str, Any], key: str, value: float | torch.Tensor) -> None:
     """Write ``group[key]`` (``key`` may index a tuple: ``betas[0]``), in place for Tensors."""
-    indexed = re.fullmatch(r"(\w+)\[(\d+)\]", key)
+    indexed = "[" in key and INDEXED_KEY.fullmatch(key)
     if indexed:
         name, i = indexed[1], int(indexed[2])
         values = list(group[name])
@@ -83,7 +87,7 @@ def _set(group: dict[str, Any], key: str, value: float | torch.Tensor) -> None:
 
 
 def _get(group: dict[str, Any], key: str) -> Any:
-    indexed = re.fullmatch(r"(\w+)\[(\d+)\]", key)
+    indexed = "[" in key and INDEXED_KEY.fullmatch(key)
     return group[indexed[1]][int(indexed[2])] if indexed else group[key]
 
 

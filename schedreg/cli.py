@@ -79,11 +79,14 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict
     params = [{"params": [torch.nn.Parameter(torch.zeros(1))], **g} for g in groups]
     optimizer = OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer")).builder(solver, params)
     scheduler = build_lr_scheduler(solver, optimizer)
-    plateau = solver.lr_scheduler_name == "ReduceLROnPlateau"
+    plateau = getattr(scheduler, "takes_metric", False)
     curves: dict[str, list[float]] = {g["name"]: [g["lr"]] for g in optimizer.param_groups}
     for _ in range(solver.max_iter if num_steps is None else num_steps):
         optimizer.step()
-        scheduler.step(1.0) if plateau else scheduler.step()  # a metric that never improves
+        if plateau:
+            scheduler.step(1.0)  # a metric that never improves
+        else:
+            scheduler.step()
         for group in optimizer.param_groups:
             curves[group["name"]].append(group["lr"])
     return solver, curves
@@ -197,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         if args.command == "show":
             for label, cfg in runs:
-                print(f"# {label or 'defaults'}") if len(runs) > 1 else None
+                if len(runs) > 1:
+                    print(f"# {label or 'defaults'}")
                 show(cfg)
         else:
             plot(runs, args.output, args.log)

@@ -536,6 +536,15 @@ def solver_config(
     return solver
 
 
+def reject_args(solver: SolverConfig) -> None:
+    """For schedules configured by solver keys only, where ``args`` would be ignored."""
+    if solver.args:
+        raise ConfigError(
+            f"{solver.path('args')} is not read by {solver.lr_scheduler_name}, got {dict(solver.args)}; "
+            "set its solver keys instead"
+        )
+
+
 def validate_warmup(solver: SolverConfig) -> None:
     """Warmup must end before training does; the exponential shape needs a factor > 0."""
     if solver.warmup_method == "none" or solver.warmup_iters == 0:

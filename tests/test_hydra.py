@@ -38,7 +38,10 @@ def run(cfg, steps: int) -> list[float]:
     out = [opt.param_groups[0]["lr"]]
     for _ in range(steps):
         opt.step()
-        scheduler.step(1.0) if cfg.solver.lr_scheduler_name == "ReduceLROnPlateau" else scheduler.step()
+        if getattr(scheduler, "takes_metric", False):
+            scheduler.step(1.0)
+        else:
+            scheduler.step()
         out.append(opt.param_groups[0]["lr"])
     return out
 

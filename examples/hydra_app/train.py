@@ -39,7 +39,7 @@ def main(cfg: DictConfig) -> float:
         if iteration % cfg.log_every == 0:
             lrs = " ".join(f"{g['name']}={g['lr']!r}" for g in optimizer.param_groups)
             log.info("iter %d lr %s loss %.5f", iteration, lrs, loss.item())
-        if cfg.solver.lr_scheduler_name == "ReduceLROnPlateau":
+        if getattr(scheduler, "takes_metric", False):
             scheduler.step(loss.item())  # solver=plateau watches the loss
         else:
             scheduler.step()

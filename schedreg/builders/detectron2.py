@@ -14,21 +14,12 @@ from __future__ import annotations
 from torch.optim import Optimizer
 
 from schedreg import fractional
-from schedreg.config import SolverConfig, validate_warmup
+from schedreg.config import SolverConfig, reject_args, validate_warmup
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
 from schedreg.schedules import PolyDecay, Schedule
 
 DETECTRON2_DEFAULTS = {"warmup_iters": 1000}
-
-
-def reject_args(solver: SolverConfig) -> None:
-    """detectron2's schedules are configured by solver keys only; ``args`` would be ignored."""
-    if solver.args:
-        raise ConfigError(
-            f"{solver.path('args')} is not read by {solver.lr_scheduler_name}, got {dict(solver.args)}; "
-            "set its solver keys instead"
-        )
 
 
 def _with_warmup(main: fractional.FractionSchedule, solver: SolverConfig) -> Schedule:

@@ -18,7 +18,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from schedreg import transformers_schedules as hf
 from schedreg.builders.torch_builtins import TorchBuilder
-from schedreg.config import SolverConfig
+from schedreg.config import SolverConfig, reject_args
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
 from schedreg.schedules import Constant, Schedule
@@ -62,10 +62,7 @@ def constant_with_warmup(solver: SolverConfig, optimizer: Optimizer) -> Schedule
 
 
 def _constant(solver: SolverConfig) -> Schedule:
-    if solver.args:
-        raise ConfigError(
-            f"{solver.path('args')} is not read by {solver.lr_scheduler_name}, got {dict(solver.args)}"
-        )
+    reject_args(solver)
     return Constant(1.0)
 
 
