@@ -31,7 +31,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from schedreg.errors import ConfigError
-from schedreg.schedules import Schedule
+from schedreg.schedules import LrSchedule, Schedule
 
 
 class GroupView(Optimizer):
@@ -182,11 +182,14 @@ class MultiplierLR(ResumeGuard, LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float | torch.Tensor]:
-        groups = self.optimizer.param_groups
-        for group in groups[len(self.base_lrs) :]:  # added since: joins at this step
-            self.base_lrs.append(_initial(group, "lr"))
+        self._adopt()
         multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
         return [base_lr * multiplier for base_lr in self.base_lrs]
+
+    def _adopt(self) -> None:
+        """Groups added since the last step join the schedule at this one."""
+        for group in self.optimizer.param_groups[len(self.base_lrs) :]:
+            self.base_lrs.append(_initial(group, "lr"))
 
     _get_closed_form_lr = get_lr
 
@@ -220,6 +223,34 @@ class MultiplierLR(ResumeGuard, LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             _set(group, "lr", lr)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+def with_lr_scale(group: dict[str, Any], lr: float) -> float:
+    """``lr`` times the group's ``lr_scale`` if it has one (timm's layer-wise lr decay)."""
+    return lr * group["lr_scale"] if "lr_scale" in group else lr
+
+
+class AbsoluteLR(MultiplierLR):
+    """Sets each group's lr to ``schedule.lr(step, base_lr)``, times its ``lr_scale``.
+
+    For schedules whose floor or warmup start are absolute lrs (timm's), which a multiplier
+    of the base lr cannot express exactly.
+    """
+
+    schedule: LrSchedule  # type: ignore[assignment]
+
+    def __init__(self, optimizer: Optimizer, schedule: LrSchedule, name: str = "schedule") -> None:
+        super().__init__(optimizer, schedule, name)  # type: ignore[arg-type]
+
+    def get_lr(self) -> list[float | torch.Tensor]:
+        self._adopt()
+        step = self.last_epoch
+        return [
+            with_lr_scale(group, _checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
+        ]
+
+    _get_closed_form_lr = get_lr
 
 
 def _base_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
@@ -277,8 +308,8 @@ class ScaledLR(ResumeGuard, LRScheduler):
 
     @property
     def takes_metric(self) -> bool:
-        """Whether ``step`` wants a metric (a wrapped ``ReduceLROnPlateau``)."""
-        return isinstance(self.inner, ReduceLROnPlateau)
+        """Whether ``step`` wants a metric (a wrapped ``ReduceLROnPlateau`` or the like)."""
+        return isinstance(self.inner, ReduceLROnPlateau) or getattr(self.inner, "takes_metric", False)
 
     def _adopt(self) -> None:
         known = sum(len(v.indices) for v in self.views)

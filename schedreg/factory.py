@@ -9,11 +9,11 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapter import GroupedLR, GroupView, MultiplierLR, ScaledLR
+from schedreg.adapter import AbsoluteLR, GroupedLR, GroupView, MultiplierLR, ScaledLR
 from schedreg.config import SolverConfig, fingerprint, schedule_identity, solver_config, validate_warmup
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
-from schedreg.schedules import Constant, Product, Schedule
+from schedreg.schedules import Constant, LrSchedule, Product, Schedule
 from schedreg.warmup import WarmupFactor
 
 
@@ -92,12 +92,16 @@ def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: boo
     if isinstance(built, LRScheduler):
         make = functools.partial(entry.builder, solver)
         return built if nested else ScaledLR(built, make, warmup or Constant(1.0), name)
+    if isinstance(built, LrSchedule):
+        if warmup is not None:
+            raise TypeError(f"{name!r} returns absolute lrs; register it with own_warmup=True")
+        return AbsoluteLR(optimizer, built, name)
     if callable(built):
         schedule: Schedule = built if warmup is None else Product((built, warmup))
         return MultiplierLR(optimizer, schedule, name)
     raise TypeError(
-        f"the builder registered as {name!r} returned {type(built).__name__}; "
-        "expected an LRScheduler or a schedule (a function of the step)"
+        f"the builder registered as {name!r} returned {type(built).__name__}; expected an LRScheduler or a "
+        "schedule (a function of the step, or an LrSchedule of absolute lrs)"
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from schedreg.warmup import interpolate
 
@@ -19,6 +19,14 @@ class Schedule(Protocol):
     """A multiplier as a function of the step (0 = before the first ``step()``)."""
 
     def __call__(self, step: int) -> float: ...
+
+
+@runtime_checkable
+class LrSchedule(Protocol):
+    """The lr itself as a function of the step and a param group's base lr: for schedules
+    with absolute lrs in them (timm's ``lr_min``, ``warmup_lr_init``)."""
+
+    def lr(self, step: int, base_lr: float) -> float: ...
 
 
 @dataclass(frozen=True)

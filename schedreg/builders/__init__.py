@@ -1,3 +1,3 @@
 """The built-in scheduler builders; importing this package registers them."""
 
-from schedreg.builders import detectron2, shapes, torch_builtins, transformers  # noqa: F401
+from schedreg.builders import detectron2, shapes, timm, torch_builtins, transformers  # noqa: F401

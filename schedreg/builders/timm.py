@@ -1,0 +1,408 @@
+"""timm's schedulers, by timm's class names and with timm's argument names in ``solver.args``.
+
+``CosineLRScheduler``, ``TanhLRScheduler``, ``PolyLRScheduler`` (cycles, ``k_decay``),
+``StepLRScheduler``, ``MultiStepLRScheduler`` and ``PlateauLRScheduler``, each with timm's
+linear warmup from the absolute ``warmup_lr_init`` and timm's lr noise. A timm user's
+arguments carry over unchanged and give timm's lrs: step ``t`` of the schedreg scheduler
+is timm's ``step(t)``/``step_update(t)``. Where a solver key means the same as a timm
+argument the config leaves out, it fills it in: ``max_iter`` -> ``t_initial``,
+``warmup_iters`` -> ``warmup_t``, ``steps`` -> ``decay_t``, ``gamma`` -> ``decay_rate``,
+``base_lr_end`` -> ``lr_min``.
+
+Differences from timm, all where timm asserts, hangs or crashes: every bad value is a
+ConfigError naming the key; ``noise_pct`` must be in [0.01, 1] (timm's rejection sampling
+never ends at 0, and above 1 the lr can turn negative); past the end of cycles that
+``cycle_mul < 1`` squeezes into a finite time the lr is ``lr_min`` (timm raises a math
+domain error). Like timm, ``noise_std`` has no effect (a warning says so when it is set),
+``PlateauLRScheduler``'s ``mode`` defaults to ``'max'``, and a group's ``lr_scale``
+multiplies its lr (timm's layer-wise decay).
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+from schedreg import timm_schedules as tm
+from schedreg.adapter import with_lr_scale
+from schedreg.config import SolverConfig
+from schedreg.errors import ConfigError
+from schedreg.registry import register_scheduler
+from schedreg.signature import keyword_arguments, settable_parameters
+
+FROM_SOLVER = {
+    "t_initial": "max_iter",
+    "warmup_t": "warmup_iters",
+    "decay_t": "steps",
+    "decay_rate": "gamma",
+    "lr_min": "base_lr_end",
+}
+"""timm argument -> the solver key that fills it in when ``solver.args`` leaves it out."""
+
+
+@dataclass(frozen=True)
+class TorchNoise:
+    """timm's noise draw for step ``t``: torch's generator seeded ``seed + t``; a normal
+    sample redrawn until inside ``±pct``, or uniform in ``[-pct, pct)``."""
+
+    seed: int
+    pct: float
+    kind: str = "normal"
+
+    def __call__(self, t: int) -> float:
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + t)
+        if self.kind == "normal":
+            while True:
+                noise = torch.randn(1, generator=generator).item()
+                if abs(noise) < self.pct:
+                    return noise
+        return 2 * (torch.rand(1, generator=generator).item() - 0.5) * self.pct
+
+
+# --- timm's constructors, less the optimizer: their signatures check the config ----------
+
+
+def CosineLRScheduler(
+    t_initial: int | float,
+    lr_min: float = 0.0,
+    cycle_mul: float = 1.0,
+    cycle_decay: float = 1.0,
+    cycle_limit: int = 1,
+    warmup_t: int | float = 0,
+    warmup_lr_init: float = 0.0,
+    warmup_prefix: bool = False,
+    t_in_epochs: bool = True,
+    noise_range_t: list[float] | float | None = None,
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int = 42,
+    k_decay: float = 1.0,
+) -> None:
+    """Cosine cycles (SGDR) with ``k_decay``."""
+
+
+def TanhLRScheduler(
+    t_initial: int | float,
+    lb: float = -7.0,
+    ub: float = 3.0,
+    lr_min: float = 0.0,
+    cycle_mul: float = 1.0,
+    cycle_decay: float = 1.0,
+    cycle_limit: int = 1,
+    warmup_t: int | float = 0,
+    warmup_lr_init: float = 0.0,
+    warmup_prefix: bool = False,
+    t_in_epochs: bool = True,
+    noise_range_t: list[float] | float | None = None,
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int = 42,
+) -> None:
+    """Hyperbolic-tangent decay cycles."""
+
+
+def PolyLRScheduler(
+    t_initial: int | float,
+    power: float = 0.5,
+    lr_min: float = 0.0,
+    cycle_mul: float = 1.0,
+    cycle_decay: float = 1.0,
+    cycle_limit: int = 1,
+    warmup_t: int | float = 0,
+    warmup_lr_init: float = 0.0,
+    warmup_prefix: bool = False,
+    t_in_epochs: bool = True,
+    noise_range_t: list[float] | float | None = None,
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int = 42,
+    k_decay: float = 1.0,
+) -> None:
+    """Polynomial decay cycles with ``k_decay``."""
+
+
+def StepLRScheduler(
+    decay_t: int | float,
+    decay_rate: float = 1.0,
+    warmup_t: int | float = 0,
+    warmup_lr_init: float = 0.0,
+    warmup_prefix: bool = True,
+    t_in_epochs: bool = True,
+    noise_range_t: list[float] | float | None = None,
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int = 42,
+) -> None:
+    """``decay_rate`` every ``decay_t``."""
+
+
+def MultiStepLRScheduler(
+    decay_t: list[int],
+    decay_rate: float = 1.0,
+    warmup_t: int | float = 0,
+    warmup_lr_init: float = 0.0,
+    warmup_prefix: bool = True,
+    t_in_epochs: bool = True,
+    noise_range_t: list[float] | float | None = None,
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int = 42,
+) -> None:
+    """``decay_rate`` at each of ``decay_t``."""
+
+
+def PlateauLRScheduler(
+    decay_rate: float = 0.1,
+    patience_t: int = 10,
+    threshold: float = 1e-4,
+    cooldown_t: int = 0,
+    warmup_t: int | float = 0,
+    warmup_lr_init: float = 0.0,
+    lr_min: float = 0.0,
+    mode: str = "max",
+    noise_range_t: list[float] | float | None = None,
+    noise_type: str = "normal",
+    noise_pct: float = 0.67,
+    noise_std: float = 1.0,
+    noise_seed: int | None = None,
+) -> None:
+    """torch's ``ReduceLROnPlateau`` after timm's warmup, stepped once per epoch with the metric."""
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+def _arguments(signature: Callable[..., None], solver: SolverConfig) -> dict[str, Any]:
+    """``solver.args`` by the signature's names, over solver keys the user set, checked."""
+    path = solver.path("args")
+    params = settable_parameters(signature, ())
+    derived = {
+        name: getattr(solver, key)
+        for name, key in FROM_SOLVER.items()
+        if key in solver.explicit and name in params
+    }
+    if "decay_t" in derived:
+        derived["decay_t"] = list(derived["decay_t"])
+    if solver.warmup_method == "none" and "warmup_t" in params:
+        derived["warmup_t"] = 0
+    hints = {name: solver.path(key) for name, key in FROM_SOLVER.items()}
+    given = keyword_arguments(signature, params, solver.args, derived, path, hints)
+    relative_start = "warmup_factor" in solver.explicit and solver.warmup_factor != SolverConfig.warmup_factor
+    if solver.warmup_method not in ("linear", "none") or relative_start:
+        raise ConfigError(
+            f"{solver.lr_scheduler_name} warms up linearly from {path}.warmup_lr_init (an absolute lr): "
+            f"{solver.path('warmup_method')} must be linear or none and {solver.path('warmup_factor')} "
+            f"unset, got {solver.warmup_method!r} and {solver.warmup_factor!r}"
+        )
+    args = {name: p.default for name, p in params.items() if p.default is not inspect.Parameter.empty} | given
+    _check(args, path)
+    if args["noise_std"] != 1.0:
+        warnings.warn(
+            f"{path}.noise_std={args['noise_std']} has no effect: timm ignores it (its noise is a standard "
+            "normal redrawn until inside ±noise_pct), and schedreg matches timm",
+            stacklevel=4,
+        )
+    return args
+
+
+def _check(args: dict[str, Any], path: str) -> None:
+    """timm's assertions, and what would make NaN, a negative lr or a hang, as ConfigErrors."""
+
+    def require(ok: bool, key: str, what: str) -> None:
+        if not ok:
+            raise ConfigError(f"{path}.{key} must be {what}, got {args[key]!r}")
+
+    for key in ("t_initial", "cycle_mul", "k_decay"):
+        if key in args:
+            require(args[key] > 0, key, "> 0")
+    at_least_zero = ("lr_min", "warmup_t", "warmup_lr_init", "cycle_decay", "cycle_limit", "decay_rate")
+    for key in (*at_least_zero, "power", "patience_t", "cooldown_t"):
+        if key in args:
+            require(args[key] >= 0, key, ">= 0")
+    if "lb" in args and not args["lb"] < args["ub"]:
+        raise ConfigError(f"{path}.lb must be below {path}.ub, got lb={args['lb']} ub={args['ub']}")
+    if "decay_t" in args:
+        decay_t = args["decay_t"]
+        if isinstance(decay_t, list):
+            require(all(d >= 0 for d in decay_t), "decay_t", "a list of steps >= 0")
+            require(all(a < b for a, b in itertools.pairwise(decay_t)), "decay_t", "increasing")
+        else:
+            require(decay_t > 0, "decay_t", "> 0")
+    if "mode" in args:
+        require(args["mode"] in ("min", "max"), "mode", "'min' or 'max'")
+    if "noise_type" in args:
+        require(args["noise_type"] in ("normal", "uniform"), "noise_type", "'normal' or 'uniform'")
+    require(0.01 <= args["noise_pct"] <= 1, "noise_pct", "in [0.01, 1]")
+    seed = args["noise_seed"]
+    require(seed is None or 0 <= seed < 2**62, "noise_seed", "an integer >= 0")
+    window = args["noise_range_t"]
+    if isinstance(window, list):
+        require(len(window) in (1, 2), "noise_range_t", "a start, or a [start, end] pair")
+        require(len(window) == 1 or window[0] < window[1], "noise_range_t", "[start, end] with start < end")
+
+
+def _noise(args: dict[str, Any]) -> tm.Noise | None:
+    window = args["noise_range_t"]
+    if window is None:
+        return None
+    if isinstance(window, list):
+        window = window[0] if len(window) == 1 else (window[0], window[1])
+    seed = 42 if args["noise_seed"] is None else args["noise_seed"]
+    return tm.Noise(window, TorchNoise(seed, args["noise_pct"], args.get("noise_type", "normal")))
+
+
+def _schedule(args: dict[str, Any], decay: Callable[[float, float], float], **extra: Any) -> tm.TimmSchedule:
+    return tm.TimmSchedule(
+        decay,
+        warmup_t=args["warmup_t"],
+        warmup_lr_init=args["warmup_lr_init"],
+        warmup_prefix=args["warmup_prefix"],
+        noise=_noise(args),
+        **extra,
+    )
+
+
+def _cycles(args: dict[str, Any]) -> tm.Cycles:
+    return tm.Cycles(args["t_initial"], args["cycle_mul"], args["cycle_decay"], args["cycle_limit"])
+
+
+# --- the registered builders ---------------------------------------------------------------
+
+
+@register_scheduler("CosineLRScheduler", own_warmup=True)
+def cosine(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+    """timm's ``CosineLRScheduler``."""
+    args = _arguments(CosineLRScheduler, solver)
+    shape = tm.CosineShape(args["k_decay"])
+    return _schedule(args, tm.CyclicDecay(shape, _cycles(args), args["lr_min"]))
+
+
+@register_scheduler("TanhLRScheduler", own_warmup=True)
+def tanh(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+    """timm's ``TanhLRScheduler``: without ``warmup_prefix`` its warmup ends on the decay's value."""
+    args = _arguments(TanhLRScheduler, solver)
+    decay = tm.CyclicDecay(tm.TanhShape(args["lb"], args["ub"]), _cycles(args), args["lr_min"])
+    return _schedule(args, decay, warmup_to_decay=not args["warmup_prefix"])
+
+
+@register_scheduler("PolyLRScheduler", own_warmup=True)
+def poly(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+    """timm's ``PolyLRScheduler``."""
+    args = _arguments(PolyLRScheduler, solver)
+    shape = tm.PolyShape(args["power"], args["k_decay"])
+    return _schedule(args, tm.CyclicDecay(shape, _cycles(args), args["lr_min"]))
+
+
+@register_scheduler("StepLRScheduler", own_warmup=True)
+def step(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+    """timm's ``StepLRScheduler``."""
+    args = _arguments(StepLRScheduler, solver)
+    return _schedule(args, tm.StepDecay(args["decay_t"], args["decay_rate"]))
+
+
+@register_scheduler("MultiStepLRScheduler", own_warmup=True)
+def multistep(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+    """timm's ``MultiStepLRScheduler`` (a milestone takes effect one step early, as in timm)."""
+    args = _arguments(MultiStepLRScheduler, solver)
+    return _schedule(args, tm.MultiStepDecay(tuple(args["decay_t"]), args["decay_rate"]))
+
+
+@register_scheduler("PlateauLRScheduler", own_warmup=True)
+def plateau(solver: SolverConfig, optimizer: Optimizer) -> TimmPlateauLR:
+    """timm's ``PlateauLRScheduler``: ``step(metric)`` once per epoch."""
+    args = _arguments(PlateauLRScheduler, solver)
+    if args["decay_rate"] >= 1:
+        raise ConfigError(f"{solver.path('args')}.decay_rate must be < 1, got {args['decay_rate']}")
+    reduce = {
+        "patience": args["patience_t"],
+        "factor": args["decay_rate"],
+        "threshold": args["threshold"],
+        "cooldown": args["cooldown_t"],
+        "mode": args["mode"],
+        "min_lr": args["lr_min"],
+    }
+    return TimmPlateauLR(optimizer, reduce, args["warmup_t"], args["warmup_lr_init"], _noise(args))
+
+
+class TimmPlateauLR(LRScheduler):
+    """timm's ``PlateauLRScheduler`` as a torch scheduler: warmup while ``t <= warmup_t``,
+    then torch's ``ReduceLROnPlateau`` on the metric, then noise (taken off before the next
+    step). ``step(metric)``; the factory wraps it, so resume and added groups work as for
+    torch's own schedulers."""
+
+    takes_metric = True
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        reduce: dict[str, Any],
+        warmup_t: float,
+        warmup_lr_init: float,
+        noise: tm.Noise | None,
+    ) -> None:
+        self.optimizer = optimizer
+        self.base_lrs = [float(g.setdefault("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        for group, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = with_lr_scale(group, base)
+        self.plateau = ReduceLROnPlateau(optimizer, **reduce)
+        self.warmup_t = warmup_t
+        self.warmup_lr_init = warmup_lr_init
+        self.noise = noise
+        self.restore_lr: list[float] | None = None
+        self.last_epoch = 0
+        self._step_count = 1
+        if warmup_t:
+            self._warm(0)
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _warm(self, t: int) -> None:
+        start, length = self.warmup_lr_init, self.warmup_t
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = with_lr_scale(group, start + t * ((base - start) / length))
+
+    def step(self, metric: float | None = None) -> None:  # type: ignore[override]
+        t = self.last_epoch + 1
+        if t <= self.warmup_t:
+            self._warm(t)
+        else:
+            if self.restore_lr is not None:
+                for group, lr in zip(self.optimizer.param_groups, self.restore_lr, strict=True):
+                    group["lr"] = lr
+                self.restore_lr = None
+            if metric is not None:
+                self.plateau.step(metric)
+            if self.noise is not None and self.noise.applies(t):
+                noise = self.noise.draw(t)
+                self.restore_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
+                for group, old in zip(self.optimizer.param_groups, self.restore_lr, strict=True):
+                    group["lr"] = old + old * noise
+        self.last_epoch = t
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "last_epoch": self.last_epoch,
+            "plateau": self.plateau.state_dict(),
+            "restore_lr": self.restore_lr,
+            "lrs": [float(lr) for lr in self._last_lr],
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.last_epoch = int(state_dict["last_epoch"])
+        self.plateau.load_state_dict(state_dict["plateau"])
+        self.restore_lr = state_dict["restore_lr"]
+        for group, lr in zip(self.optimizer.param_groups, state_dict["lrs"], strict=True):
+            group["lr"] = lr
+        self._last_lr = list(state_dict["lrs"])
