@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -157,6 +158,26 @@ class ResumeGuard:
         return True
 
 
+class EpochGuard:
+    """Mixed into the schedulers: warns once when a schedule declared in epochs is stepped
+    past its end, the mark of calling ``step()`` every iteration on a per-epoch schedule.
+    The factory sets ``epochs`` (None: no check) and the keys to name."""
+
+    epochs: int | None = None
+    epoch_keys: tuple[str, str] = ("solver.max_iter", "solver.iters_per_epoch")
+
+    def _check_epochs(self) -> None:
+        step = self.last_epoch  # type: ignore[attr-defined]
+        if self.epochs is not None and step == self.epochs + 1:
+            max_iter, iters_per_epoch = self.epoch_keys
+            warnings.warn(
+                f"scheduler.step() was called {step} times, past {max_iter}={self.epochs} epochs: this "
+                f"schedule is stepped once per epoch. If you step it every iteration, set {iters_per_epoch} "
+                "to convert it to iterations",
+                stacklevel=3,
+            )
+
+
 def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
     """Refuse to load a state that schedules groups this optimizer does not have."""
     if saved and max(saved) >= len(optimizer.param_groups):
@@ -166,7 +187,7 @@ def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
         )
 
 
-class MultiplierLR(ResumeGuard, LRScheduler):
+class MultiplierLR(ResumeGuard, EpochGuard, LRScheduler):
     """Sets each group's lr to ``base_lr * schedule(step)``.
 
     Args:
@@ -199,6 +220,7 @@ class MultiplierLR(ResumeGuard, LRScheduler):
         if args:
             raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
         super().step()
+        self._check_epochs()
 
     def seek(self, step: int) -> None:
         """Jump to ``step`` (O(1)) and write its lrs."""
@@ -265,7 +287,7 @@ def _replay(inner: LRScheduler, steps: int) -> None:
             inner.step()
 
 
-class ScaledLR(ResumeGuard, LRScheduler):
+class ScaledLR(ResumeGuard, EpochGuard, LRScheduler):
     """Multiplies the lrs of torch schedulers by ``schedule(step)``.
 
     Args:
@@ -355,6 +377,7 @@ class ScaledLR(ResumeGuard, LRScheduler):
         self.last_epoch += 1
         self._step_count += 1
         self._scale()
+        self._check_epochs()
 
     def _unscale(self) -> None:
         """Hand the torch schedulers back their own lrs (they read them when stepping)."""
@@ -401,7 +424,7 @@ class ScaledLR(ResumeGuard, LRScheduler):
         self._scale(write=True)
 
 
-class GroupedLR(ResumeGuard, LRScheduler):
+class GroupedLR(ResumeGuard, EpochGuard, LRScheduler):
     """A scheduler per set of param groups sharing a schedule, stepped as one.
 
     Args:
@@ -489,6 +512,7 @@ class GroupedLR(ResumeGuard, LRScheduler):
         self._step_count += 1
         self._apply_param_schedules()
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._check_epochs()
 
     def get_lr(self) -> list[float | torch.Tensor]:
         return list(self._last_lr)

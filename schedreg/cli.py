@@ -113,14 +113,43 @@ def landmarks(solver: SolverConfig, curves: dict[str, list[float]], rows: int = 
     return sorted(m for m in marks if 0 <= m < count)
 
 
+def timeline(solver: SolverConfig) -> list[str]:
+    """What one ``scheduler.step()`` is and how long the run is, then a warning for each
+    sign that the schedule's unit and the training loop's may not match."""
+    units, total = solver.units, solver.max_iter
+    if units.step_unit == "epoch":
+        return [
+            f"stepped once per EPOCH: {total} epochs ({solver.path('interval')}: epoch)",
+            f"warning: stepping it every iteration instead would run all {total} steps in the first {total} "
+            f"iterations; set {solver.path('iters_per_epoch')} to convert it to iterations",
+        ]
+    per_epoch = units.iters_per_epoch
+    if per_epoch is None:
+        return [f"stepped once per iteration: {total} iterations"]
+    lines = [
+        f"stepped once per iteration: {total} iterations = {total / per_epoch:g} epochs of {per_epoch}"
+        + (" (converted from epochs)" if units.interval == "epoch" else "")
+    ]
+    if units.interval == "iter" and total < per_epoch:
+        lines.append(
+            f"warning: {solver.path('max_iter')}={total} is less than one epoch "
+            f"({solver.path('iters_per_epoch')}={per_epoch}); if it counts epochs, set "
+            f"{solver.path('interval')}: epoch"
+        )
+    return lines
+
+
 def show(cfg: Any) -> None:
-    """Print the composed solver node and a table of each group's lr at landmark steps."""
+    """Print the composed solver node, the schedule's unit, and a table of each group's lr
+    at landmark steps."""
     from omegaconf import OmegaConf
 
     solver, curves = simulate(cfg)
     node = cfg.get("solver", cfg) if OmegaConf.is_config(cfg) else cfg
     print(OmegaConf.to_yaml(node, resolve=True).rstrip() if OmegaConf.is_config(node) else node)
-    print(f"{'iteration':>10}" + "".join(f"  {name:>14}" for name in curves))
+    print("\n".join(f"# {line}" for line in timeline(solver)))
+    unit = "epoch" if solver.units.step_unit == "epoch" else "iteration"
+    print(f"{unit:>10}" + "".join(f"  {name:>14}" for name in curves))
     for step in landmarks(solver, curves):
         print(f"{step:>10}" + "".join(f"  {lrs[step]:>14.8g}" for lrs in curves.values()))
 
@@ -143,7 +172,8 @@ def plot(runs: Sequence[tuple[str, Any]], output: str, log: bool = False) -> Non
             )
         for edge in edges(solver, curves):
             ax.axvline(edge, color=line.get_color(), linestyle=":", linewidth=0.8)
-    ax.set(xlabel="iteration", ylabel="learning rate", yscale="log" if log else "linear")
+    unit = "epoch" if solver.units.step_unit == "epoch" else "iteration"
+    ax.set(xlabel=unit, ylabel="learning rate", yscale="log" if log else "linear")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
@@ -165,6 +195,7 @@ def list_schedulers() -> Iterator[str]:
             source = {
                 "schedreg.builders.detectron2": "detectron2",
                 "schedreg.builders.transformers": "transformers",
+                "schedreg.builders.timm": "timm",
             }.get(module, "schedreg" if module.startswith("schedreg.") else f"third-party ({module})")
             about = (builder.__doc__ or "").strip().split("\n")[0]
         yield f"{name:<28} {source:<13} {about.replace('``', '')}"

@@ -19,6 +19,7 @@ from typing import Any
 
 from schedreg.errors import ConfigError
 from schedreg.registry import suggest
+from schedreg.units import INTERVALS, Units, arguments
 from schedreg.warmup import WARMUP_METHODS
 
 DETECTRON2_OTHER_KEYS = ("amp",)
@@ -85,6 +86,8 @@ class SolverConfig:
     ims_per_batch: int = 16
     reference_world_size: int = 0
     checkpoint_period: int = 5000
+    interval: str = "iter"
+    iters_per_epoch: int | None = None
     other: Mapping[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"
@@ -95,6 +98,11 @@ class SolverConfig:
         """``key``'s full path as the user wrote it: ``solver.steps``, ``SOLVER.STEPS`` or
         ``solver.warmup.method``."""
         return f"{self.prefix}.{self.spelled.get(key) or (key.upper() if self.upper else key)}"
+
+    @property
+    def units(self) -> Units:
+        """How this node's durations were read (and what one ``scheduler.step()`` is)."""
+        return Units(self.interval, self.iters_per_epoch, self.path("interval"), self.path("iters_per_epoch"))
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> SolverConfig:
         """A copy where ``defaults`` replace the values of keys the user did not set."""
@@ -134,8 +142,18 @@ OPTIMIZER_KEYS = (
     "lr_as_tensor",
 )
 """The keys that shape the optimizer and its param groups."""
-RUN_KEYS = ("ims_per_batch", "reference_world_size", "checkpoint_period", "on_resume_change")
-"""detectron2's keys for the batch and world size the schedule was written for."""
+RUN_KEYS = (
+    "interval",
+    "iters_per_epoch",
+    "ims_per_batch",
+    "reference_world_size",
+    "checkpoint_period",
+    "on_resume_change",
+)
+"""How the run steps the scheduler, and detectron2's keys for the batch and world size the
+schedule was written for."""
+DURATION_KEYS = ("max_iter", "steps", "warmup_iters", "checkpoint_period")
+"""Solver keys in scheduler steps, which also take units (:mod:`schedreg.units`)."""
 RULE_KEYS = ("name", "params", "module_types", "lr_factor", "lr", "weight_decay", "optional")
 
 
@@ -163,6 +181,7 @@ def fingerprint(solver: SolverConfig) -> dict[str, str]:
         ]
     )
     out["param_schedules"] = repr({k: schedule_identity(v) for k, v in solver.param_schedules.items()})
+    out["step_unit"] = solver.units.step_unit
     return out
 
 
@@ -330,6 +349,8 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "ims_per_batch": lambda v: _integer(path("ims_per_batch"), v, low=1),
         "reference_world_size": lambda v: _integer(path("reference_world_size"), v, low=0),
         "checkpoint_period": lambda v: _integer(path("checkpoint_period"), v, low=1),
+        "interval": choice("interval", INTERVALS),
+        "iters_per_epoch": lambda v: None if v is None else _integer(path("iters_per_epoch"), v, low=1),
     }
 
 
@@ -498,17 +519,22 @@ def solver_config(
     checks = _checks(probe.path)
 
     values: dict[str, Any] = {}
+    durations: dict[str, Any] = {}
     other: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for raw_key, value in items.items():
         key = str(raw_key).lower()
-        if key in values or key in other or key in nested:
+        if key in values or key in durations or key in other or key in nested:
             raise ConfigError(f"{probe.prefix}.{raw_key} repeats {key!r} (keys are case-insensitive)")
         if schedule_only and key not in SCHEDULE_KEYS:
             raise ConfigError(
                 f"{probe.path(key)} does not apply here; only schedule keys do ({', '.join(SCHEDULE_KEYS)})"
             )
-        if key in checks:
+        if key in DURATION_KEYS:
+            durations[key] = value
+        elif key in ("interval", "iters_per_epoch") and value is None:
+            continue  # Hydra's schema leaves them None when unset
+        elif key in checks:
             values[key] = checks[key](value)
         elif key in ("param_groups", "param_schedules"):
             nested[key] = value
@@ -522,6 +548,7 @@ def solver_config(
             raise ConfigError(
                 f"unknown key {probe.path(key)!r}{did_you_mean} (allowed: {', '.join(allowed)})"
             )
+    values.update(_in_steps(dataclasses.replace(probe, **values), durations, values, checks))
     solver = dataclasses.replace(
         probe, **values, other={**base.other, **other}, explicit=base.explicit | frozenset(values)
     )
@@ -534,6 +561,45 @@ def solver_config(
             solver, param_schedules=schedules, explicit=solver.explicit | {"param_schedules"}
         )
     return solver
+
+
+def _in_steps(
+    node: SolverConfig,
+    durations: dict[str, Any],
+    values: dict[str, Any],
+    checks: dict[str, Callable[[Any], Any]],
+) -> dict[str, Any]:
+    """The node's durations and ``args`` resolved to scheduler steps, checked.
+
+    ``args.t_in_epochs`` (timm's spelling of the interval) sets ``interval`` if it is unset.
+    """
+    resolved: dict[str, Any] = {}
+    alias = node.args.get("t_in_epochs") if "args" in values else None
+    if isinstance(alias, bool):
+        interval = "epoch" if alias else "iter"
+        if "interval" in node.explicit | values.keys() and node.interval != interval:
+            raise ConfigError(
+                f"{node.path('args')}.t_in_epochs={alias} contradicts "
+                f"{node.path('interval')}={node.interval!r}"
+            )
+        node = dataclasses.replace(node, interval=interval)
+        resolved["interval"] = interval
+    units = node.units
+    if "max_iter" in durations:
+        resolved["max_iter"] = checks["max_iter"](units.steps(node.path("max_iter"), durations["max_iter"]))
+    max_iter = resolved.get("max_iter", node.max_iter)
+    for key in ("steps", "warmup_iters", "checkpoint_period"):
+        if key not in durations:
+            continue
+        raw, path = durations[key], node.path(key)
+        if key == "steps" and isinstance(raw, (list, tuple)):
+            raw = [units.steps(f"{path}[{i}]", v, max_iter) for i, v in enumerate(raw)]
+        else:
+            raw = units.steps(path, raw, max_iter)
+        resolved[key] = checks[key](raw)
+    if "args" in values:
+        resolved["args"] = arguments(units, node.path("args"), dict(node.args), max_iter)
+    return resolved
 
 
 def reject_args(solver: SolverConfig) -> None:

@@ -32,8 +32,9 @@ def configure_optimizers(
         cfg: the config holding the solver node.
         module: the LightningModule (any ``nn.Module``).
         interval: ``"step"`` steps the scheduler every optimizer step, schedreg's
-            convention; ``"epoch"`` every epoch. Default: ``"step"``, or ``"epoch"`` for a
-            plateau schedule (its metric is usually an epoch's).
+            convention; ``"epoch"`` every epoch. Default: ``"epoch"`` for a schedule
+            stepped per epoch (``solver.interval: epoch`` without ``iters_per_epoch``) or
+            a plateau schedule (its metric is usually an epoch's), else ``"step"``.
         frequency: steps the scheduler every ``frequency`` intervals.
         monitor: the logged metric a plateau schedule watches.
     """
@@ -45,7 +46,7 @@ def configure_optimizers(
     plateau = bool(getattr(scheduler, "takes_metric", False))
     config: dict[str, Any] = {
         "scheduler": scheduler,
-        "interval": interval or ("epoch" if plateau else "step"),
+        "interval": interval or ("epoch" if plateau or solver.units.step_unit == "epoch" else "step"),
         "frequency": frequency,
         "name": solver.lr_scheduler_name,
         "reduce_on_plateau": plateau,  # Lightning then passes the metric to step()

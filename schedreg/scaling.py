@@ -3,7 +3,9 @@
 A schedule written for ``reference_world_size`` workers, run on ``world_size``: the lr
 scales with the world size, and ``max_iter``, ``steps``, ``warmup_iters`` and
 ``checkpoint_period`` scale inversely (rounded as detectron2 rounds: Python's ``round``,
-halves to even). As in detectron2, ``base_lr_end`` is not scaled.
+halves to even). As in detectron2, ``base_lr_end`` is not scaled. A schedule stepped once
+per epoch (``interval: epoch`` without ``iters_per_epoch``) keeps its durations: an epoch
+is the same data on any number of workers.
 """
 
 from __future__ import annotations
@@ -42,11 +44,16 @@ def scale_to_world_size(cfg: Any, world_size: int) -> SolverConfig:
         solver,
         ims_per_batch=round(solver.ims_per_batch * scale),
         base_lr=solver.base_lr * scale,
+        reference_world_size=world_size,
+    )
+    if solver.units.step_unit == "epoch":
+        return scaled  # an epoch is the same data on any number of workers
+    scaled = dataclasses.replace(
+        scaled,
         max_iter=round(solver.max_iter / scale),
         warmup_iters=round(solver.warmup_iters / scale),
         steps=tuple(round(s / scale) for s in solver.steps),
         checkpoint_period=round(solver.checkpoint_period / scale),
-        reference_world_size=world_size,
     )
     if scaled.max_iter < 1 or any(a >= b for a, b in itertools.pairwise((0, *scaled.steps))):
         raise ConfigError(

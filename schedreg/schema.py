@@ -41,11 +41,12 @@ class SolverSchema:
     lr_scheduler_name: str = _D.lr_scheduler_name
     base_lr: float = _D.base_lr
     base_lr_end: float = _D.base_lr_end
-    max_iter: int = _D.max_iter
-    steps: list[int] = field(default_factory=lambda: list(_D.steps))
+    # durations are Any: an int, or a unit string ("90ep", "500it", "10%"), checked at build
+    max_iter: Any = _D.max_iter
+    steps: list[Any] = field(default_factory=lambda: list(_D.steps))
     gamma: float = _D.gamma
     num_decays: int = _D.num_decays
-    warmup_iters: int = _D.warmup_iters
+    warmup_iters: Any = _D.warmup_iters
     warmup: WarmupSchema = field(default_factory=WarmupSchema)
     rescale_interval: bool = _D.rescale_interval
     poly_lr_power: float = _D.poly_lr_power
@@ -66,7 +67,9 @@ class SolverSchema:
     on_resume_change: str = _D.on_resume_change
     ims_per_batch: int = _D.ims_per_batch
     reference_world_size: int = _D.reference_world_size
-    checkpoint_period: int = _D.checkpoint_period
+    checkpoint_period: Any = _D.checkpoint_period
+    interval: Optional[str] = None  # noqa: UP045 (None: unset, "iter" unless args.t_in_epochs says)
+    iters_per_epoch: Optional[int] = None  # noqa: UP045
 
 
 def register_schemas() -> None:

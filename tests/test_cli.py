@@ -75,7 +75,8 @@ def test_a_comma_list_shows_each_choice(capsys):
     ("overrides", "message"),
     [
         (["solver.warmup_itrs=5"], "Key 'warmup_itrs' not in 'SolverSchema'"),
-        (["solver.warmup_iters=abc"], "Value 'abc' of type 'str' could not be converted to Integer"),
+        (["solver.warmup_iters=abc"], "solver.warmup_iters must be an integer, or a string like '90ep'"),
+        (["solver.gamma=abc"], "Value 'abc' of type 'str' could not be converted to Float"),
         (["solver=cosin"], "Could not find 'solver/cosin'"),
         (["solver.steps=[600,300]"], "solver.steps must be increasing, got [600, 300]"),
         (

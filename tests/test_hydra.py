@@ -140,11 +140,13 @@ def test_solver_cosine_and_multistep_are_detectron2s_with_detectron2s_defaults()
     ("override", "message"),
     [
         ("solver.warmup_itrs=5", "Could not override 'solver.warmup_itrs'"),
-        ("solver.warmup_iters=abc", "Error merging override solver.warmup_iters=abc"),
-        ("solver.steps=[a]", "Error merging override solver.steps=[a]"),
+        ("solver.gamma=abc", "Error merging override solver.gamma=abc"),
+        ("solver.iters_per_epoch=many", "Error merging override solver.iters_per_epoch=many"),
+        ("solver.nesterov=maybe", "Error merging override solver.nesterov=maybe"),
     ],
 )
 def test_schema_rejects_misspelled_keys_and_wrong_types_at_composition(override, message):
+    """Durations also take unit strings, so a bad one is caught at build instead (test_units)."""
     with pytest.raises(ConfigCompositionException, match=re.escape(message)):
         composed(override)
 

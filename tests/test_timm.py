@@ -213,7 +213,7 @@ def test_a_groups_lr_scale_multiplies_its_lr_as_in_timm():
         ({"args": {"t_initial": 10, "lr_min": -1e-3}}, "solver.args.lr_min must be >= 0"),
         ({"args": {"t_initial": 10, "noise_range_t": [5], "noise_pct": 0}}, "noise_pct must be in [0.01, 1]"),
         ({"args": {"t_initial": 10, "noise_range_t": [9, 3]}}, "[start, end] with start < end"),
-        ({"args": {"t_initial": "10"}}, "solver.args.t_initial must be int | float, got '10'"),
+        ({"args": {"t_initial": [10]}}, "solver.args.t_initial must be int | float, got [10]"),
         (
             {"max_iter": 50, "warmup_iters": 5, "warmup_method": "cosine"},
             "warms up linearly from solver.args",

@@ -564,7 +564,8 @@ def test_missing_argument_in_upper_case_config_uses_upper_case_path() -> None:
 @pytest.mark.parametrize(
     ("args", "pattern"),
     [
-        ({"step_size": "abc"}, r"solver\.args\.step_size must be int, got 'abc'"),
+        ({"step_size": "abc"}, r"solver\.args\.step_size must be an integer, or a string like .*got 'abc'"),
+        ({"step_size": 2.5}, r"solver\.args\.step_size must be int, got 2\.5"),
         ({"step_size": 2.5}, r"solver\.args\.step_size must be int, got 2\.5"),
         ({"step_size": True}, r"solver\.args\.step_size must be int, got True"),
         ({"step_size": 5, "gamma": "0.5"}, r"solver\.args\.gamma must be float, got '0\.5'"),

@@ -1,0 +1,139 @@
+"""Durations in epochs, iterations or percent of the run, resolved once to scheduler steps.
+
+A schedule's durations (``max_iter``, ``steps``, ``warmup_iters``, and duration
+arguments such as ``T_max`` or timm's ``t_initial``) count calls of ``scheduler.step()``.
+The config may write them in other units:
+
+* ``solver.interval: epoch`` says plain numbers are epochs. With
+  ``solver.iters_per_epoch`` the schedule is converted once to iterations (every duration
+  times ``iters_per_epoch``, as mmengine's ``convert_to_iter_based``) and is stepped per
+  iteration; without it, it is stepped once per epoch.
+* a string with a unit: ``"90ep"``, ``"500it"``, ``"10%"`` (of ``max_iter``), whatever
+  the interval.
+
+Resolution is exact integer arithmetic except for fractions (``"1.5ep"``, ``"10%"``),
+which round to the nearest step (halves to even, as Python's ``round``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from schedreg.errors import ConfigError
+
+INTERVALS = ("iter", "epoch")
+UNIT_STRING = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ep|it|%)\s*")
+FORMS = "an integer, or a string like '90ep', '500it' or '10%'"
+
+
+@dataclass(frozen=True)
+class Units:
+    """How to read durations: the interval plain numbers are in, and iterations per epoch."""
+
+    interval: str = "iter"
+    iters_per_epoch: int | None = None
+    interval_key: str = "interval"
+    iters_per_epoch_key: str = "iters_per_epoch"
+
+    @property
+    def step_unit(self) -> str:
+        """What one ``scheduler.step()`` is: ``"epoch"`` for an epoch schedule without
+        ``iters_per_epoch``, else ``"iter"``."""
+        return "epoch" if self.interval == "epoch" and self.iters_per_epoch is None else "iter"
+
+    def steps(self, path: str, value: Any, max_iter: int | None = None) -> Any:
+        """``value`` in scheduler steps; anything that is not a duration is returned as is,
+        for the caller's own type check.
+
+        >>> Units("epoch", 500).steps("solver.max_iter", 90)
+        45000
+        >>> [Units("iter", 500).steps("solver.steps", v, max_iter=45000) for v in ("30ep", "10%", "80it")]
+        [15000, 4500, 80]
+        """
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            converted = self.interval == "epoch" and self.iters_per_epoch
+            return value * self.iters_per_epoch if converted else value
+        if not isinstance(value, str):
+            return value
+        match = UNIT_STRING.fullmatch(value)
+        if match is None:
+            raise ConfigError(f"{path} must be {FORMS}, got {value!r}")
+        amount, unit = float(match[1]), match[2]
+        if unit == "%":
+            if max_iter is None:
+                raise ConfigError(f"{path} cannot be a percentage (of itself), got {value!r}")
+            if amount > 100:
+                raise ConfigError(f"{path} must be at most 100% of max_iter, got {value!r}")
+            return round(amount / 100 * max_iter)
+        if unit == "it":
+            if self.step_unit == "epoch":
+                raise ConfigError(
+                    f"{path}={value!r} counts iterations, but this schedule is stepped once per epoch "
+                    f"({self.interval_key}: epoch, no {self.iters_per_epoch_key}); set "
+                    f"{self.iters_per_epoch_key} to step it per iteration"
+                )
+            return _whole(path, value, amount)
+        if self.step_unit == "epoch":
+            return _whole(path, value, amount)
+        if self.iters_per_epoch is None:
+            raise ConfigError(
+                f"{path}={value!r} counts epochs: set {self.iters_per_epoch_key} (iterations in one epoch) "
+                f"to convert it, or {self.interval_key}: epoch to step the scheduler once per epoch"
+            )
+        return round(amount * self.iters_per_epoch)
+
+
+def _whole(path: str, text: str, amount: float) -> int:
+    if not math.isfinite(amount) or amount != int(amount):
+        raise ConfigError(f"{path} must be a whole number of steps, got {text!r}")
+    return int(amount)
+
+
+DURATION_ARGS = frozenset(
+    {
+        # torch
+        "T_max", "T_0", "total_iters", "total_steps", "step_size", "step_size_up", "step_size_down",
+        "milestones", "patience", "cooldown",
+        # transformers
+        "timescale", "num_decay_steps", "num_stable_steps",
+        # timm
+        "t_initial", "warmup_t", "decay_t", "noise_range_t", "patience_t", "cooldown_t",
+    }
+)  # fmt: skip
+"""Scheduler arguments that count scheduler steps (a value, or a list of them)."""
+
+
+def arguments(units: Units, path: str, args: dict[str, Any], max_iter: int) -> dict[str, Any]:
+    """``args`` with their durations in scheduler steps (``points`` of ``Interpolate`` too:
+    the step of each ``[step, value]`` pair).
+
+    Plain numbers convert only when the schedule is converted from epochs; a float stays a
+    float (timm's ``decay_t`` may be one).
+    """
+    out = dict(args)
+    for name, value in args.items():
+        key = f"{path}.{name}"
+        if name in DURATION_ARGS:
+            if isinstance(value, list):
+                out[name] = [_argument(units, f"{key}[{i}]", v, max_iter) for i, v in enumerate(value)]
+            else:
+                out[name] = _argument(units, key, value, max_iter)
+        elif name == "points" and isinstance(value, list):
+            out[name] = [
+                [_argument(units, f"{key}[{i}][0]", p[0], max_iter), *p[1:]]
+                if isinstance(p, list) and p
+                else p
+                for i, p in enumerate(value)
+            ]
+    return out
+
+
+def _argument(units: Units, path: str, value: Any, max_iter: int) -> Any:
+    if isinstance(value, float) and units.interval == "epoch" and units.iters_per_epoch:
+        return value * units.iters_per_epoch
+    return units.steps(path, value, max_iter)

@@ -1,0 +1,245 @@
+"""Epochs or iterations: ``solver.interval``, ``solver.iters_per_epoch`` and unit strings
+("90ep", "500it", "10%") on every duration key, resolved once at build time."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import pytest
+import torch
+
+import schedreg
+from schedreg import ConfigError, build_lr_scheduler, solver_config
+from schedreg.cli import main
+from schedreg.lightning import configure_optimizers
+
+try:  # `python -m pytest` from the repo root
+    from tests.test_cli import table
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    from test_cli import table  # type: ignore[no-redef]
+
+PER_EPOCH = 7
+
+
+def lrs(solver: dict[str, Any], steps: int, base_lr: float = 0.1) -> list[float]:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    scheduler = build_lr_scheduler({"solver": solver}, optimizer)
+    out = [optimizer.param_groups[0]["lr"]]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        out.append(optimizer.param_groups[0]["lr"])
+    return out
+
+
+# (name, the schedule in epochs, the same schedule written in iterations by hand)
+CONVERSIONS = [
+    (
+        "WarmupMultiStepLR",
+        {"max_iter": 12, "steps": [5, 9], "warmup_iters": 2},
+        {"max_iter": 12 * PER_EPOCH, "steps": [5 * PER_EPOCH, 9 * PER_EPOCH], "warmup_iters": 2 * PER_EPOCH},
+    ),
+    (
+        "WarmupCosineLR",
+        {"max_iter": 12, "warmup_iters": 1, "warmup_method": "cosine"},
+        {"max_iter": 12 * PER_EPOCH, "warmup_iters": PER_EPOCH, "warmup_method": "cosine"},
+    ),
+    ("StepLR", {"warmup_iters": 1, "args": {"step_size": 3}}, {"warmup_iters": 7, "args": {"step_size": 21}}),
+    (
+        "CosineAnnealingWarmRestarts",
+        {"args": {"T_0": 4, "T_mult": 2}},
+        {"args": {"T_0": 4 * PER_EPOCH, "T_mult": 2}},
+    ),
+    (
+        "CosineLRScheduler",
+        {"args": {"t_initial": 10, "warmup_t": 2, "warmup_lr_init": 1e-4, "t_in_epochs": True}},
+        {"args": {"t_initial": 70, "warmup_t": 14, "warmup_lr_init": 1e-4}},
+    ),
+    (
+        "warmup_stable_decay",
+        {"max_iter": 12, "warmup_iters": 2, "args": {"num_decay_steps": 4}},
+        {"max_iter": 84, "warmup_iters": 14, "args": {"num_decay_steps": 28}},
+    ),
+    (
+        "Interpolate",
+        {"args": {"points": [[0, 1.0], [4, 0.2], [10, 0.5]]}},
+        {"args": {"points": [[0, 1.0], [28, 0.2], [70, 0.5]]}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "in_epochs", "in_iterations"), CONVERSIONS, ids=[c[0] for c in CONVERSIONS])
+def test_an_epoch_schedule_with_iters_per_epoch_is_the_same_schedule_in_iterations(
+    name, in_epochs, in_iterations
+):
+    converted = {"lr_scheduler_name": name, "interval": "epoch", "iters_per_epoch": PER_EPOCH, **in_epochs}
+    if name == "CosineLRScheduler":
+        del converted["interval"]  # args.t_in_epochs says it
+    by_hand = {"lr_scheduler_name": name, **in_iterations}
+    assert lrs(converted, 90) == lrs(by_hand, 90)
+
+
+def test_unit_strings_resolve_in_every_duration_key():
+    solver = solver_config(
+        {
+            "solver": {
+                "iters_per_epoch": 500,
+                "max_iter": "90ep",
+                "steps": ["30ep", "80%", 44000],
+                "warmup_iters": "1.5ep",
+                "checkpoint_period": "10ep",
+                "args": {"T_max": "50%", "milestones": ["500it", "2ep"], "gamma": 0.5},
+            }
+        }
+    )
+    assert solver.max_iter == 90 * 500
+    assert solver.steps == (30 * 500, round(0.8 * 45000), 44000)
+    assert solver.warmup_iters == 750 and solver.checkpoint_period == 5000
+    assert solver.args == {"T_max": 22500, "milestones": [500, 1000], "gamma": 0.5}
+
+
+def test_a_percentage_rounds_to_the_nearest_step():
+    assert solver_config({"max_iter": 45, "warmup_iters": "10%"}).warmup_iters == 4  # 4.5, halves to even
+    assert solver_config({"max_iter": 45, "warmup_iters": "11%"}).warmup_iters == 5  # 4.95
+
+
+def test_a_schedule_stepped_per_epoch_counts_epochs_and_refuses_iterations():
+    solver = solver_config({"interval": "epoch", "max_iter": 90, "steps": ["30ep", 60]})
+    assert (solver.max_iter, solver.steps, solver.units.step_unit) == (90, (30, 60), "epoch")
+    with pytest.raises(
+        ConfigError, match=r"solver.warmup_iters='500it' counts iterations.*set solver.iters_per_epoch"
+    ):
+        solver_config({"interval": "epoch", "max_iter": 90, "warmup_iters": "500it"})
+
+
+@pytest.mark.parametrize(
+    ("solver", "message"),
+    [
+        ({"max_iter": "90ep"}, "solver.max_iter='90ep' counts epochs: set solver.iters_per_epoch"),
+        ({"max_iter": "10%"}, "solver.max_iter cannot be a percentage"),
+        ({"warmup_iters": "abc"}, "solver.warmup_iters must be an integer, or a string like '90ep'"),
+        ({"steps": ["5 epochs"]}, "solver.steps[0] must be an integer, or a string like"),
+        ({"warmup_iters": "2.5it"}, "solver.warmup_iters must be a whole number of steps, got '2.5it'"),
+        ({"warmup_iters": "150%"}, "solver.warmup_iters must be at most 100% of max_iter"),
+        ({"iters_per_epoch": 0}, "solver.iters_per_epoch must be an integer >= 1"),
+        ({"interval": "epochs"}, "solver.interval must be one of iter, epoch"),
+        ({"max_iter": 100, "steps": ["90%", "10%"]}, "solver.steps must be increasing, got [90, 10]"),
+        ({"args": {"T_max": "9ep"}}, "solver.args.T_max='9ep' counts epochs"),
+        ({"interval": "iter", "args": {"t_in_epochs": True}}, "t_in_epochs=True contradicts solver.interval"),
+    ],
+)
+def test_unresolvable_durations_are_errors_naming_the_key(solver, message):
+    with pytest.raises(ConfigError) as info:
+        solver_config({"solver": solver})
+    assert message in str(info.value)
+
+
+def test_detectron2_upper_case_keys_are_named_in_upper_case():
+    with pytest.raises(
+        ConfigError, match=r"SOLVER\.MAX_ITER='90ep' counts epochs: set SOLVER\.ITERS_PER_EPOCH"
+    ):
+        solver_config({"SOLVER": {"MAX_ITER": "90ep"}})
+
+
+def test_a_rule_inherits_the_units_and_converts_only_its_own_durations():
+    cfg = {
+        "interval": "epoch",
+        "iters_per_epoch": 10,
+        "max_iter": 9,
+        "steps": [3],
+        "param_groups": {"head": {"params": "head.*", "steps": [6], "warmup_iters": "1ep"}},
+    }
+    rule = solver_config(cfg).param_groups[0].schedule
+    assert (rule.max_iter, rule.steps, rule.warmup_iters) == (90, (60,), 10)
+
+
+def test_stepping_an_epoch_schedule_past_its_end_warns_once_naming_the_fix():
+    with pytest.warns(
+        UserWarning, match=r"past solver.max_iter=5 epochs.*set solver.iters_per_epoch"
+    ) as record:
+        lrs(
+            {"lr_scheduler_name": "WarmupCosineLR", "interval": "epoch", "max_iter": 5, "warmup_iters": 1}, 20
+        )
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lrs({"lr_scheduler_name": "WarmupCosineLR", "max_iter": 5, "warmup_iters": 1}, 20)  # iterations: fine
+
+
+def test_lightning_steps_an_epoch_schedule_per_epoch_and_a_converted_one_per_step():
+    module = torch.nn.Linear(2, 2)
+    cosine = {"lr_scheduler_name": "WarmupCosineLR", "interval": "epoch", "max_iter": 90, "warmup_iters": 5}
+    per_epoch = configure_optimizers(cosine, module)
+    converted = configure_optimizers({**cosine, "iters_per_epoch": 10}, module)
+    assert per_epoch["lr_scheduler"]["interval"] == "epoch"
+    assert converted["lr_scheduler"]["interval"] == "step"
+
+
+def test_world_size_scaling_keeps_the_epochs_of_an_epoch_schedule_and_scales_its_lr():
+    cfg = {"interval": "epoch", "max_iter": 90, "steps": [30], "reference_world_size": 8, "base_lr": 0.1}
+    scaled = schedreg.scale_to_world_size({"solver": {**cfg, "ims_per_batch": 16}}, 16)
+    assert (scaled.max_iter, scaled.steps, scaled.base_lr) == (90, (30,), pytest.approx(0.2))
+
+
+def test_show_says_what_a_step_is_and_warns_about_a_likely_unit_mismatch(capsys):
+    assert (
+        main(
+            [
+                "show",
+                "solver.interval=epoch",
+                "solver.max_iter=90",
+                "solver.steps=[60]",
+                "solver.warmup_iters=5",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "# stepped once per EPOCH: 90 epochs" in out and "set solver.iters_per_epoch" in out
+    assert (
+        main(
+            [
+                "show",
+                "solver.iters_per_epoch=100",
+                "solver.max_iter=90",
+                "solver.steps=[60]",
+                "solver.warmup_iters=5",
+            ]
+        )
+        == 0
+    )
+    assert "warning: solver.max_iter=90 is less than one epoch" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "show",
+                "solver=cosine",
+                "solver.interval=epoch",
+                "solver.iters_per_epoch=100",
+                "solver.max_iter=90",
+                "solver.warmup_iters=5ep",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "9000 iterations = 90 epochs of 100 (converted from epochs)" in out and "warning" not in out
+
+
+def test_unit_strings_work_from_the_command_line_and_bad_ones_fail_naming_the_key(capsys):
+    overrides = [
+        "solver=cosine",
+        "solver.iters_per_epoch=10",
+        "solver.max_iter=20ep",
+        "solver.warmup_iters=10%",
+    ]
+    assert main(["show", *overrides]) == 0
+    rows = table(capsys.readouterr().out)
+    # detectron2's cosine over 200 iterations after a 20-iteration linear warmup from 0.001
+    assert rows[199] == pytest.approx(0.001 * 0.5 * (1 + math.cos(math.pi * 199 / 200)), rel=1e-12)
+    assert main(["show", "solver.warmup_iters=abc"]) == 2
+    assert "solver.warmup_iters must be an integer, or a string like '90ep', '500it' or '10%', got 'abc'" in (
+        capsys.readouterr().err
+    )
