@@ -66,10 +66,16 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("StepLRScheduler", {"decay_t": 25, "decay_rate": 0.1, "warmup_t": 5, "warmup_prefix": False}),
     ("StepLRScheduler", {"decay_t": 20, "decay_rate": 0.8, "noise_range_t": [0, 100], "noise_pct": 0.5}),
     ("MultiStepLRScheduler", {"decay_t": [30, 60, 90], "decay_rate": 0.1}),
-    ("MultiStepLRScheduler", {"decay_t": [1, 30, 60], "decay_rate": 0.5, "warmup_t": 4, "warmup_lr_init": 1e-3}),
+    (
+        "MultiStepLRScheduler",
+        {"decay_t": [1, 30, 60], "decay_rate": 0.5, "warmup_t": 4, "warmup_lr_init": 1e-3},
+    ),
     ("PlateauLRScheduler", {"patience_t": 2, "decay_rate": 0.5, "mode": "min"}),
     ("PlateauLRScheduler", {"patience_t": 3, "warmup_t": 5, "warmup_lr_init": 1e-4, "lr_min": 1e-3}),
-    ("PlateauLRScheduler", {"patience_t": 1, "mode": "min", "noise_range_t": [10, 80], "noise_type": "uniform"}),
+    (
+        "PlateauLRScheduler",
+        {"patience_t": 1, "mode": "min", "noise_range_t": [10, 80], "noise_type": "uniform"},
+    ),
 ]
 
 
@@ -125,7 +131,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         diff = max(abs(a - b) / max(abs(b), 1e-300) for a, b in pairs)
         identical = all(a == b for a, b in pairs)
         worst[f"{name} {json.dumps(kwargs)}"] = diff
-        print(f"{name:<21} {json.dumps(kwargs):<100} max rel diff {diff:.3g}{'  (bit-identical)' * identical}")
+        print(
+            f"{name:<21} {json.dumps(kwargs):<100} max rel diff {diff:.3g}{'  (bit-identical)' * identical}"
+        )
     print(f"worst over {len(CASES)} cases x 3 groups x {STEPS} steps: {max(worst.values()):.3g}")
     if args.json:
         with open(args.json, "w") as f:

@@ -61,3 +61,23 @@ def test_param_groups_and_param_schedules_yaml_build_as_described():
     assert optimizer.param_groups[2]["momentum"] == pytest.approx(0.85, rel=1e-3)
     rise = 1 + 9 * (1 - math.cos(math.pi * 27000 / 90000)) / 2  # cosine from 1x to 10x over 90000
     assert optimizer.param_groups[2]["weight_decay"] == pytest.approx(1e-4 * rise, rel=1e-12)
+
+
+def test_timm_yaml_builds_timms_cosine_with_its_cycles():
+    cfg = yaml.safe_load(block(YAML, "lr_scheduler_name: CosineLRScheduler"))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    lrs = [optimizer.param_groups[0]["lr"]]
+    for _ in range(650):
+        optimizer.step()
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    cosine_at_5 = 1e-5 + (0.1 - 1e-5) * (1 + math.cos(math.pi * 5 / 300)) / 2  # warmup ends on the cosine
+    assert lrs[0] == 1e-6 and lrs[5] == pytest.approx(cosine_at_5, rel=1e-12)
+    assert lrs[300] == pytest.approx(0.05, rel=1e-12)  # the second cycle peaks at cycle_decay x
+    assert lrs[600:] == [1e-5] * 51  # after cycle_limit cycles: lr_min
+
+
+def test_units_yaml_resolves_to_the_iterations_in_its_comments():
+    solver = schedreg.solver_config(yaml.safe_load(block(YAML, "interval: epoch")))
+    assert (solver.max_iter, solver.steps, solver.warmup_iters) == (45000, (15000, 36000), 500)

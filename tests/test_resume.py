@@ -109,14 +109,16 @@ CASES: dict[str, dict[str, Any]] = {
     "CosineAnnealingWarmRestarts": {"warmup_iters": WARMUP, "args": {"T_0": 5, "T_mult": 2, "eta_min": 1e-4}},
     "OneCycleLR": {"max_iter": TOTAL, "args": {"pct_start": 0.25}},
     "CosineLRScheduler": {
-        "args": {"t_initial": 12, "warmup_t": WARMUP, "warmup_lr_init": 1e-4, "cycle_mul": 1.5, "cycle_limit": 3}
+        "warmup_iters": WARMUP,
+        "args": {"t_initial": 12, "warmup_lr_init": 1e-4, "cycle_mul": 1.5, "cycle_limit": 3},
     },
     "TanhLRScheduler": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"warmup_lr_init": 1e-3}},
     "PolyLRScheduler": {"args": {"t_initial": 15, "power": 2.0, "cycle_limit": 2, "cycle_decay": 0.5}},
     "StepLRScheduler": {"args": {"decay_t": 8, "decay_rate": 0.5, "noise_range_t": [6, 30]}},
     "MultiStepLRScheduler": {"steps": [10, 25], "gamma": 0.3, "warmup_iters": WARMUP},
     "PlateauLRScheduler": {
-        "args": {"patience_t": 1, "mode": "min", "warmup_t": WARMUP, "noise_range_t": [9, 30], "noise_pct": 0.2}
+        "warmup_iters": WARMUP,
+        "args": {"patience_t": 1, "mode": "min", "noise_range_t": [9, 30], "noise_pct": 0.2},
     },
 }
 
