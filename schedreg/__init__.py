@@ -27,6 +27,7 @@ _TORCH_LAYER = {
     "OPTIMIZERS": "schedreg.optimizers",
     "MultiplierLR": "schedreg.adapter",
     "ScaledLR": "schedreg.adapter",
+    "lr_curve": "schedreg.preview",
 }
 
 
@@ -50,6 +51,7 @@ __all__ = [
     "build_lr_scheduler",
     "build_optimizer",
     "build_param_groups",
+    "lr_curve",
     "register_scheduler",
     "scale_to_world_size",
     "solver_config",

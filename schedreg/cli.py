@@ -61,34 +61,20 @@ def compose(overrides: Sequence[str], config_dir: str | None, config_name: str) 
 
 def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict[str, list[float]]]:
     """The lr of every iteration, per param group: ``default`` at ``solver.base_lr``, and one
-    group per ``solver.param_groups`` rule at its lr.
+    group per ``solver.param_groups`` rule at its lr and on its schedule.
 
     Returns the solver node (with its scheduler's defaults) and, per group, ``num_steps + 1``
     lrs (default ``max_iter + 1``): iterations ``0 .. num_steps - 1``, then the lr held after.
     """
-    import torch
-
-    from schedreg.factory import build_lr_scheduler, resolve
-    from schedreg.optimizers import OPTIMIZERS
+    from schedreg.factory import resolve
+    from schedreg.preview import lr_curve
 
     _, solver = resolve(solver_config(cfg))
-    groups = [{"name": "default", "lr": solver.base_lr}] + [
-        {"name": r.name, "lr": r.lr if r.lr is not None else solver.base_lr * (r.lr_factor or 1.0)}
-        for r in solver.param_groups
-    ]
-    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], **g} for g in groups]
-    optimizer = OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer")).builder(solver, params)
-    scheduler = build_lr_scheduler(solver, optimizer)
-    plateau = getattr(scheduler, "takes_metric", False)
-    curves: dict[str, list[float]] = {g["name"]: [g["lr"]] for g in optimizer.param_groups}
-    for _ in range(solver.max_iter if num_steps is None else num_steps):
-        optimizer.step()
-        if plateau:
-            scheduler.step(1.0)  # a metric that never improves
-        else:
-            scheduler.step()
-        for group in optimizer.param_groups:
-            curves[group["name"]].append(group["lr"])
+    count = (solver.max_iter if num_steps is None else num_steps) + 1
+    curves = {"default": lr_curve(solver, count, solver.base_lr).tolist()}
+    for rule in solver.param_groups:
+        lr = rule.lr if rule.lr is not None else solver.base_lr * (rule.lr_factor or 1.0)
+        curves[rule.name] = lr_curve(rule.schedule or solver, count, lr).tolist()
     return solver, curves
 
 

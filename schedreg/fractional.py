@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from schedreg.warmup import interpolate
+from schedreg.warmup import cos, interpolate
 
 WHERE_EPSILON = 1e-6
 """fvcore's tolerance on ``where``; kept only so milestones land where detectron2's do."""
@@ -35,8 +35,8 @@ class Cosine:
     start: float
     end: float
 
-    def __call__(self, where: float) -> float:
-        return self.end + 0.5 * (self.start - self.end) * (1 + math.cos(math.pi * where))
+    def __call__(self, where: Any) -> Any:
+        return self.end + 0.5 * (self.start - self.end) * (1 + cos(math.pi * where))
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,13 @@ class MultiStep:
     def __call__(self, where: float) -> float:
         step = int((where + WHERE_EPSILON) * self.num_updates)
         return self.values[bisect_right(self.milestones, step)]
+
+    def curve(self, where: Any) -> Any:
+        import torch
+
+        step = ((where + WHERE_EPSILON) * self.num_updates).floor()
+        index = torch.searchsorted(where.new_tensor(self.milestones), step, right=True)
+        return where.new_tensor(self.values)[index]
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,13 @@ class StepWithFixedGamma:
         for _ in range(piece):
             value *= self.gamma
         return value
+
+    def curve(self, where: Any) -> Any:
+        piece = ((where + WHERE_EPSILON) * (self.num_decays + 1)).floor().clamp(max=self.num_decays)
+        values = [self.base]
+        for _ in range(self.num_decays):
+            values.append(values[-1] * self.gamma)
+        return where.new_tensor(values)[piece.long()]
 
 
 @dataclass(frozen=True)
@@ -86,14 +100,29 @@ class Warmup:
 
     def __call__(self, where: float) -> float:
         if where + WHERE_EPSILON <= self.length:
-            start = self.factor * self.main(0.0)
-            end = self.main(0.0) if self.rescale else self.main(self.length)
-            return interpolate(self.method, start, end, where / self.length)
+            return self._warm(where)
+        return self.main(self._main_where(where))
+
+    def _warm(self, where: Any) -> Any:
+        start = self.factor * self.main(0.0)
+        end = self.main(0.0) if self.rescale else self.main(self.length)
+        return interpolate(self.method, start, end, where / self.length)
+
+    def _main_where(self, where: Any) -> Any:
         if not self.rescale:
-            return self.main(where)
+            return where
         rest = 1.0 - self.length
         rest_start = (self.length + rest) - rest
-        return self.main((where - rest_start) / rest)
+        return (where - rest_start) / rest
+
+    def curve(self, where: Any) -> Any:
+        main = curve_of_fraction(self.main, self._main_where(where))
+        if self.length == 0:
+            return main
+        warm = self._warm(where)
+        if isinstance(warm, float):  # the constant method
+            warm = where.new_full(where.shape, warm)
+        return warm.where(where + WHERE_EPSILON <= self.length, main)
 
 
 @dataclass(frozen=True)
@@ -108,3 +137,12 @@ class OverSteps:
 
     def __call__(self, step: int) -> float:
         return self.schedule(min(step, self.total) / self.total)
+
+    def curve(self, steps: Any) -> Any:
+        return curve_of_fraction(self.schedule, steps.clamp(max=self.total) / self.total)
+
+
+def curve_of_fraction(schedule: FractionSchedule, where: Any) -> Any:
+    """``schedule`` at a Tensor of fractions: its ``curve`` if it has one, else its own
+    expression (which for :class:`Cosine` works on Tensors as is)."""
+    return schedule.curve(where) if hasattr(schedule, "curve") else schedule(where)

@@ -10,15 +10,27 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from schedreg.warmup import interpolate
 
 
 class Schedule(Protocol):
-    """A multiplier as a function of the step (0 = before the first ``step()``)."""
+    """A multiplier as a function of the step (0 = before the first ``step()``).
+
+    A schedule may also have ``curve(steps)``: its values at a float64 Tensor of steps at
+    once, for previews (:func:`curve_of`).
+    """
 
     def __call__(self, step: int) -> float: ...
+
+
+def curve_of(schedule: Schedule, steps: Any) -> Any:
+    """``schedule``'s values at a float64 Tensor of integer ``steps``: its own vectorized
+    ``curve`` where it has one, else one call per step."""
+    if hasattr(schedule, "curve"):
+        return schedule.curve(steps)
+    return steps.new_tensor([float(schedule(int(step))) for step in steps.tolist()])
 
 
 @runtime_checkable
@@ -45,6 +57,12 @@ class Product:
             value *= factor(step)
         return value
 
+    def curve(self, steps: Any) -> Any:
+        value = steps.new_ones(steps.shape)
+        for factor in self.factors:
+            value = value * curve_of(factor, steps)
+        return value
+
 
 @dataclass(frozen=True)
 class Constant:
@@ -54,6 +72,9 @@ class Constant:
 
     def __call__(self, step: int) -> float:
         return self.value
+
+    def curve(self, steps: Any) -> Any:
+        return steps.new_full(steps.shape, self.value)
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,10 @@ class PolyDecay:
     def __call__(self, step: int) -> float:
         value = (1.0 - min(step, self.total) / self.total) ** self.power
         return self.floor if value < self.floor else value
+
+    def curve(self, steps: Any) -> Any:
+        value = (1.0 - steps.clamp(max=self.total) / self.total) ** self.power
+        return value.where(value >= self.floor, self.floor)
 
 
 @dataclass(frozen=True)
@@ -101,3 +126,16 @@ class Interpolated:
             return self.points[-1][1]
         (s0, v0), (s1, v1) = self.points[i - 1], self.points[i]
         return interpolate(self.shape, v0, v1, (step - s0) / (s1 - s0))
+
+    def curve(self, steps: Any) -> Any:
+        import torch
+
+        xs = steps.new_tensor([s for s, _ in self.points])
+        ys = steps.new_tensor([v for _, v in self.points])
+        if len(self.points) == 1:
+            return ys.expand(steps.shape).clone()
+        i = torch.searchsorted(xs, steps, right=True)
+        lo = (i - 1).clamp(0, len(self.points) - 2)
+        alpha = (steps - xs[lo]) / (xs[lo + 1] - xs[lo])
+        inside = interpolate(self.shape, ys[lo], ys[lo + 1], alpha)
+        return inside.where(i > 0, ys[0]).where(i < len(self.points), ys[-1])

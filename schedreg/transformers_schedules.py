@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 SHAPES = ("linear", "cosine", "1-sqrt")
 
 
-def _progress(step: int, start: int, length: int) -> float:
-    return float(step - start) / float(max(1, length))
+def _progress(step: Any, start: int, length: int) -> Any:
+    return (step - start) / float(max(1, length))
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Linear:
             return 1.0
         left = float(self.num_training_steps - step)
         return max(0.0, left / float(max(1, self.num_training_steps - self.num_warmup_steps)))
+
+    def curve(self, steps: Any) -> Any:
+        left = self.num_training_steps - steps
+        decay = (left / float(max(1, self.num_training_steps - self.num_warmup_steps))).clamp(min=0.0)
+        return decay.where(steps >= self.num_warmup_steps, 1.0)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,12 @@ class Cosine:
         progress = _progress(step, self.num_warmup_steps, self.num_training_steps - self.num_warmup_steps)
         factor = 0.5 * (1.0 + math.cos(math.pi * float(self.num_cycles) * 2.0 * progress))
         return max(0.0, factor * (1 - self.min_lr_rate) + self.min_lr_rate)
+
+    def curve(self, steps: Any) -> Any:
+        progress = _progress(steps, self.num_warmup_steps, self.num_training_steps - self.num_warmup_steps)
+        factor = 0.5 * (1.0 + (math.pi * float(self.num_cycles) * 2.0 * progress).cos())
+        value = (factor * (1 - self.min_lr_rate) + self.min_lr_rate).clamp(min=0.0)
+        return value.where(steps >= self.num_warmup_steps, 1.0)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 WARMUP_METHODS = ("none", "constant", "linear", "exponential", "cosine")
 
 
-def interpolate(method: str, start: float, end: float, alpha: float) -> float:
-    """The warmup curve of ``method`` at ``alpha`` in [0, 1).
+def cos(x: Any) -> Any:
+    """``math.cos`` of a float, or the element-wise cosine of a Tensor."""
+    return math.cos(x) if isinstance(x, (int, float)) else x.cos()
+
+
+def interpolate(method: str, start: float, end: float, alpha: Any) -> Any:
+    """The warmup curve of ``method`` at ``alpha`` in [0, 1) (a float, or a Tensor of them).
 
     >>> interpolate("linear", 0.1, 1.0, 0.5)
     0.55
@@ -41,7 +47,7 @@ def interpolate(method: str, start: float, end: float, alpha: float) -> float:
     if method == "exponential":
         return start * (end / start) ** alpha
     if method == "cosine":
-        return start + (end - start) * (1 - math.cos(math.pi * alpha)) / 2
+        return start + (end - start) * (1 - cos(math.pi * alpha)) / 2
     raise ValueError(f"unknown warmup method {method!r}; allowed: {', '.join(WARMUP_METHODS)}")
 
 
@@ -62,3 +68,12 @@ class WarmupFactor:
         if self.method == "none" or step >= self.iters:
             return 1.0
         return interpolate(self.method, self.factor, 1.0, step / self.iters)
+
+    def curve(self, steps: Any) -> Any:
+        """The values at a float64 Tensor of steps."""
+        if self.method == "none":
+            return steps.new_ones(steps.shape)
+        ramp = interpolate(self.method, self.factor, 1.0, steps / self.iters)
+        if isinstance(ramp, float):  # the constant method
+            ramp = steps.new_full(steps.shape, ramp)
+        return ramp.where(steps < self.iters, 1.0)
