@@ -104,6 +104,59 @@ class PolyDecay:
 
 
 @dataclass(frozen=True)
+class Stepwise:
+    """``head(step)`` before ``start``; from there, a table of the values ``head`` takes,
+    which is constant between ``boundaries``: the same numbers, one bisect per step.
+
+    Build it with :meth:`of`, which reads the table off ``head`` itself.
+
+    >>> halving = Stepwise.of(lambda step: 0.5 ** (min(step, 30) // 10), start=0, stop=30)
+    >>> halving.boundaries, halving.values, halving(25) == 0.25
+    ((10, 20, 30), (1.0, 0.5, 0.25, 0.125), True)
+    """
+
+    head: Schedule
+    start: int
+    boundaries: tuple[int, ...]
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, head: Schedule, start: int, stop: int) -> Stepwise:
+        """The table of ``head``, which must be piecewise constant from ``start`` on (each
+        value taken over one run of steps) and constant from ``stop`` on. Each run's end is
+        found by a galloping binary search: O(log) evaluations per run."""
+        boundaries, values = [], [head(start)]
+        step = start
+        while step < stop:
+            low, width = step, 1  # head(low) == values[-1]; find the last such step
+            while low + width <= stop and head(low + width) == values[-1]:
+                low, width = low + width, width * 2
+            high = min(low + width, stop + 1)  # head(high) differs (or high is past stop)
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if head(middle) == values[-1] else (low, middle)
+            if high > stop:
+                break
+            boundaries.append(high)
+            values.append(head(high))
+            step = high
+        return cls(head, start, tuple(boundaries), tuple(values))
+
+    def __call__(self, step: int) -> float:
+        if step < self.start:
+            return self.head(step)
+        return self.values[bisect_right(self.boundaries, step)]
+
+    def curve(self, steps: Any) -> Any:
+        import torch
+
+        table = steps.new_tensor(self.values)[
+            torch.searchsorted(steps.new_tensor(self.boundaries), steps, right=True)
+        ]
+        return curve_of(self.head, steps).where(steps < self.start, table)
+
+
+@dataclass(frozen=True)
 class Interpolated:
     """Through ``(step, value)`` points, each segment shaped by ``shape`` (``linear``,
     ``cosine`` or ``exponential``, as in :func:`~schedreg.warmup.interpolate`); flat before

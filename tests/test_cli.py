@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -141,25 +142,22 @@ def test_quickstart_example_trains_and_logs_the_lr():
     assert len(lines) == 6 and lines[0].startswith("iter    0  lr 0.000050")
 
 
-def test_step_overhead_benchmark_runs_at_a_tiny_size(tmp_path):
-    out = tmp_path / "ratios.json"
+def test_the_benchmark_suite_runs_at_a_tiny_size_and_writes_its_table(tmp_path):
+    out = tmp_path / "bench.json"
     result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks/step_overhead.py"),
-            "--steps",
-            "50",
-            "--groups",
-            "2",
-            "--json",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "benchmarks/suite.py"), "--quick", "--json", str(out)],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert "schedreg/torch" in result.stdout
-    assert out.exists() and '"ratios"' in out.read_text()
+    assert "ratio" in result.stdout and "target" in result.stdout
+    table = json.loads(out.read_text())
+    names = " ".join(row["name"] for row in table["rows"])
+    for part in ("step, 1 group", "fvcore route", "preview", "resume jump", "import"):
+        assert part in names
+    assert table["machine"]["torch"] and all(
+        set(row) >= {"measured", "target", "pass"} for row in table["rows"]
+    )
 
 
 def test_show_builds_the_configured_optimizer_so_betas_schedules_work(tmp_path, capsys):

@@ -17,7 +17,7 @@ from schedreg import fractional
 from schedreg.config import SolverConfig, reject_args, validate_warmup
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
-from schedreg.schedules import PolyDecay, Schedule
+from schedreg.schedules import PolyDecay, Schedule, Stepwise
 
 DETECTRON2_DEFAULTS = {"warmup_iters": 1000}
 
@@ -51,7 +51,8 @@ def warmup_multistep(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
             f"{solver.path('gamma')} ** {len(solver.steps)} overflows, got gamma {solver.gamma}; "
             "gamma is the factor per milestone (0.1 divides the lr by 10)"
         )
-    return _with_warmup(fractional.MultiStep(values, solver.steps, solver.max_iter), solver)
+    schedule = _with_warmup(fractional.MultiStep(values, solver.steps, solver.max_iter), solver)
+    return Stepwise.of(schedule, start=solver.warmup_iters + 1, stop=solver.max_iter)
 
 
 @register_scheduler("WarmupCosineLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
@@ -70,7 +71,7 @@ def warmup_cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 def warmup_step_with_fixed_gamma(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
     """``num_decays`` decays by ``gamma``, evenly spaced over ``max_iter``, after warmup."""
     main = fractional.StepWithFixedGamma(1.0, solver.gamma, solver.num_decays)
-    return _with_warmup(main, solver)
+    return Stepwise.of(_with_warmup(main, solver), start=solver.warmup_iters + 1, stop=solver.max_iter)
 
 
 @register_scheduler("WarmupPolyLR", defaults=DETECTRON2_DEFAULTS)
