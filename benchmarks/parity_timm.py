@@ -22,6 +22,7 @@ import types
 from typing import Any
 
 import torch
+from parity import compare, finish
 
 import schedreg
 
@@ -126,19 +127,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     worst = {}
     for name, kwargs in CASES:
         theirs = timm_lrs(getattr(timm, name), kwargs)
-        ours = schedreg_lrs(name, kwargs)
-        pairs = [(a, b) for ra, rb in zip(ours, theirs, strict=True) for a, b in zip(ra, rb, strict=True)]
-        diff = max(abs(a - b) / max(abs(b), 1e-300) for a, b in pairs)
-        identical = all(a == b for a, b in pairs)
-        worst[f"{name} {json.dumps(kwargs)}"] = diff
-        print(
-            f"{name:<21} {json.dumps(kwargs):<100} max rel diff {diff:.3g}{'  (bit-identical)' * identical}"
-        )
-    print(f"worst over {len(CASES)} cases x 3 groups x {STEPS} steps: {max(worst.values()):.3g}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(worst, f, indent=2)
-    return worst
+        worst[f"{name} {json.dumps(kwargs)}"] = compare(name, kwargs, schedreg_lrs(name, kwargs), theirs)
+    return finish(worst, f"{len(CASES)} cases x 3 groups x {STEPS} steps", args.json)
 
 
 if __name__ == "__main__":

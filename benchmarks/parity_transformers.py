@@ -10,9 +10,9 @@ reports the largest relative difference of any lr at any step.
 from __future__ import annotations
 
 import argparse
-import json
 
 import torch
+from parity import compare, finish
 from transformers import get_scheduler
 
 import schedreg
@@ -68,17 +68,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         ours_opt = optimizer()
         solver = {"lr_scheduler_name": name, "max_iter": T, "warmup_iters": warmup, "args": kwargs}
         ours = schedreg.build_lr_scheduler({"solver": solver}, ours_opt)
-        diff = max(
-            abs(a - b) / max(abs(b), 1e-300)
-            for ra, rb in zip(lrs(ours_opt, ours), lrs(hf_opt, hf), strict=True)
-            for a, b in zip(ra, rb, strict=True)
-        )
-        worst[f"{name} {kwargs}"] = diff
-        print(f"{name:<22} {json.dumps(kwargs):<95} max rel diff {diff:.3g}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(worst, f, indent=2)
-    return worst
+        worst[f"{name} {kwargs}"] = compare(name, kwargs, lrs(ours_opt, ours), lrs(hf_opt, hf))
+    return finish(worst, f"{len(CASES)} cases x 2 groups x {T + 20} steps", args.json)
 
 
 if __name__ == "__main__":

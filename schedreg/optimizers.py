@@ -39,7 +39,7 @@ class OptimizerBuilder:
         derived = {name: getattr(solver, key) for name, key in FOLLOWS.items()}
         hints = {name: solver.path(key) for name, key in FOLLOWS.items()}
         path = solver.path("optimizer_args")
-        args = keyword_arguments(self.cls, params, solver.optimizer_args, derived, path, hints)
+        args = keyword_arguments(self.cls.__name__, params, solver.optimizer_args, derived, path, hints)
         return construct(self.cls, path, solver.optimizer_args, params=param_groups, **args)
 
 

@@ -77,28 +77,27 @@ def settable_parameters(cls: type, skip: tuple[str, ...]) -> dict[str, inspect.P
 
 
 def keyword_arguments(
-    cls: type,
+    owner: str,
     params: Mapping[str, inspect.Parameter],
     given: Mapping[str, Any],
     derived: Mapping[str, Any],
     path: str,
     hints: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The keyword arguments for ``cls``: ``given`` (the user's ``path`` node) over
-    ``derived`` ones, with unknown names, missing required ones and wrong types refused.
+    """The keyword arguments for ``owner``'s ``params``: ``given`` (the user's ``path``
+    node) over ``derived`` ones, with unknown names, missing required ones and wrong types
+    refused.
 
     ``hints`` names, per parameter, the solver key a missing required one could come from.
     """
     for name in given:
         if name not in params:
-            raise ConfigError(
-                f"unknown argument {path}.{name} for {cls.__name__}; allowed: {', '.join(params)}"
-            )
+            raise ConfigError(f"unknown argument {path}.{name} for {owner}; allowed: {', '.join(params)}")
     args = {**{k: v for k, v in derived.items() if k in params}, **given}
     for name, param in params.items():
         if name not in args and param.default is inspect.Parameter.empty:
             hint = f" (or set {hints[name]})" if name in hints else ""
-            raise ConfigError(f"{path}.{name} is required by {cls.__name__}{hint}")
+            raise ConfigError(f"{path}.{name} is required by {owner}{hint}")
         annotation = param.annotation
         if isinstance(annotation, type):  # some classes annotate with real types, not strings
             annotation = annotation.__name__

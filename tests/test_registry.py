@@ -10,8 +10,12 @@ import threading
 import pytest
 import torch
 
-import schedreg
 from schedreg import SCHEDULERS, ConfigError, Registry, register_scheduler
+
+try:  # `python -m pytest` from the repo root
+    from tests import curves
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    import curves  # type: ignore[no-redef]
 
 
 def test_register_get_contains_and_iterate():
@@ -110,14 +114,7 @@ def third_party():
 
 
 def lrs(solver: dict, steps: int) -> list[float]:
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=2.0)
-    sched = schedreg.build_lr_scheduler({"solver": solver}, opt)
-    out = [opt.param_groups[0]["lr"]]
-    for _ in range(steps):
-        opt.step()
-        sched.step()
-        out.append(opt.param_groups[0]["lr"])
-    return out
+    return curves.lrs(solver, steps, base_lr=2.0)
 
 
 @pytest.mark.usefixtures("third_party")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
 
 import pytest
 import torch
 
 import schedreg
-from schedreg import ConfigError, build_lr_scheduler, solver_config
+from schedreg import ConfigError, solver_config
 from schedreg.cli import main
 from schedreg.lightning import configure_optimizers
 
@@ -19,19 +18,12 @@ try:  # `python -m pytest` from the repo root
     from tests.test_cli import table
 except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
     from test_cli import table  # type: ignore[no-redef]
+try:  # `python -m pytest` from the repo root
+    from tests.curves import lrs
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    from curves import lrs  # type: ignore[no-redef]
 
 PER_EPOCH = 7
-
-
-def lrs(solver: dict[str, Any], steps: int, base_lr: float = 0.1) -> list[float]:
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
-    scheduler = build_lr_scheduler({"solver": solver}, optimizer)
-    out = [optimizer.param_groups[0]["lr"]]
-    for _ in range(steps):
-        optimizer.step()
-        scheduler.step()
-        out.append(optimizer.param_groups[0]["lr"])
-    return out
 
 
 # (name, the schedule in epochs, the same schedule written in iterations by hand)

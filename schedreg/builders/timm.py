@@ -36,7 +36,7 @@ from schedreg.adapter import with_lr_scale
 from schedreg.config import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
-from schedreg.signature import keyword_arguments, settable_parameters
+from schedreg.signature import keyword_arguments
 
 FROM_SOLVER = {
     "t_initial": "max_iter",
@@ -68,142 +68,85 @@ class TorchNoise:
         return 2 * (torch.rand(1, generator=generator).item() - 0.5) * self.pct
 
 
-# --- timm's constructors, less the optimizer: their signatures check the config ----------
+# --- timm's constructor arguments (less the optimizer): name -> (annotation, default) -------
 
-
-def CosineLRScheduler(
-    t_initial: int | float,
-    lr_min: float = 0.0,
-    cycle_mul: float = 1.0,
-    cycle_decay: float = 1.0,
-    cycle_limit: int = 1,
-    warmup_t: int | float = 0,
-    warmup_lr_init: float = 0.0,
-    warmup_prefix: bool = False,
-    t_in_epochs: bool = True,
-    noise_range_t: list[float] | float | None = None,
-    noise_pct: float = 0.67,
-    noise_std: float = 1.0,
-    noise_seed: int = 42,
-    k_decay: float = 1.0,
-) -> None:
-    """Cosine cycles (SGDR) with ``k_decay``."""
-
-
-def TanhLRScheduler(
-    t_initial: int | float,
-    lb: float = -7.0,
-    ub: float = 3.0,
-    lr_min: float = 0.0,
-    cycle_mul: float = 1.0,
-    cycle_decay: float = 1.0,
-    cycle_limit: int = 1,
-    warmup_t: int | float = 0,
-    warmup_lr_init: float = 0.0,
-    warmup_prefix: bool = False,
-    t_in_epochs: bool = True,
-    noise_range_t: list[float] | float | None = None,
-    noise_pct: float = 0.67,
-    noise_std: float = 1.0,
-    noise_seed: int = 42,
-) -> None:
-    """Hyperbolic-tangent decay cycles."""
-
-
-def PolyLRScheduler(
-    t_initial: int | float,
-    power: float = 0.5,
-    lr_min: float = 0.0,
-    cycle_mul: float = 1.0,
-    cycle_decay: float = 1.0,
-    cycle_limit: int = 1,
-    warmup_t: int | float = 0,
-    warmup_lr_init: float = 0.0,
-    warmup_prefix: bool = False,
-    t_in_epochs: bool = True,
-    noise_range_t: list[float] | float | None = None,
-    noise_pct: float = 0.67,
-    noise_std: float = 1.0,
-    noise_seed: int = 42,
-    k_decay: float = 1.0,
-) -> None:
-    """Polynomial decay cycles with ``k_decay``."""
-
-
-def StepLRScheduler(
-    decay_t: int | float,
-    decay_rate: float = 1.0,
-    warmup_t: int | float = 0,
-    warmup_lr_init: float = 0.0,
-    warmup_prefix: bool = True,
-    t_in_epochs: bool = True,
-    noise_range_t: list[float] | float | None = None,
-    noise_pct: float = 0.67,
-    noise_std: float = 1.0,
-    noise_seed: int = 42,
-) -> None:
-    """``decay_rate`` every ``decay_t``."""
-
-
-def MultiStepLRScheduler(
-    decay_t: list[int],
-    decay_rate: float = 1.0,
-    warmup_t: int | float = 0,
-    warmup_lr_init: float = 0.0,
-    warmup_prefix: bool = True,
-    t_in_epochs: bool = True,
-    noise_range_t: list[float] | float | None = None,
-    noise_pct: float = 0.67,
-    noise_std: float = 1.0,
-    noise_seed: int = 42,
-) -> None:
-    """``decay_rate`` at each of ``decay_t``."""
-
-
-def PlateauLRScheduler(
-    decay_rate: float = 0.1,
-    patience_t: int = 10,
-    threshold: float = 1e-4,
-    cooldown_t: int = 0,
-    warmup_t: int | float = 0,
-    warmup_lr_init: float = 0.0,
-    lr_min: float = 0.0,
-    mode: str = "max",
-    noise_range_t: list[float] | float | None = None,
-    noise_type: str = "normal",
-    noise_pct: float = 0.67,
-    noise_std: float = 1.0,
-    noise_seed: int | None = None,
-) -> None:
-    """torch's ``ReduceLROnPlateau`` after timm's warmup, stepped once per epoch with the metric."""
+REQUIRED = inspect.Parameter.empty
+WARMUP = {"warmup_t": ("int | float", 0), "warmup_lr_init": ("float", 0.0)}
+NOISE = {
+    "noise_range_t": ("list[float] | float | None", None),
+    "noise_pct": ("float", 0.67),
+    "noise_std": ("float", 1.0),
+    "noise_seed": ("int", 42),
+}
+CYCLES = {
+    "t_initial": ("int | float", REQUIRED),
+    "lr_min": ("float", 0.0),
+    "cycle_mul": ("float", 1.0),
+    "cycle_decay": ("float", 1.0),
+    "cycle_limit": ("int", 1),
+    **WARMUP,
+    "warmup_prefix": ("bool", False),
+    "t_in_epochs": ("bool", True),
+    **NOISE,
+}
+STEPS = {
+    "decay_rate": ("float", 1.0),
+    **WARMUP,
+    "warmup_prefix": ("bool", True),
+    "t_in_epochs": ("bool", True),
+    **NOISE,
+}
+SIGNATURES: dict[str, dict[str, tuple[str, Any]]] = {
+    "CosineLRScheduler": {**CYCLES, "k_decay": ("float", 1.0)},
+    "TanhLRScheduler": {**CYCLES, "lb": ("float", -7.0), "ub": ("float", 3.0)},
+    "PolyLRScheduler": {**CYCLES, "power": ("float", 0.5), "k_decay": ("float", 1.0)},
+    "StepLRScheduler": {"decay_t": ("int | float", REQUIRED), **STEPS},
+    "MultiStepLRScheduler": {"decay_t": ("list[int]", REQUIRED), **STEPS},
+    "PlateauLRScheduler": {
+        "decay_rate": ("float", 0.1),
+        "patience_t": ("int", 10),
+        "threshold": ("float", 1e-4),
+        "cooldown_t": ("int", 0),
+        **WARMUP,
+        "lr_min": ("float", 0.0),
+        "mode": ("str", "max"),
+        **NOISE,
+        "noise_type": ("str", "normal"),
+        "noise_seed": ("int | None", None),
+    },
+}
+"""The arguments each timm class takes, with timm's defaults."""
 
 
 # --- checks -----------------------------------------------------------------------------
 
 
-def _arguments(signature: Callable[..., None], solver: SolverConfig) -> dict[str, Any]:
-    """``solver.args`` by the signature's names, over solver keys the user set, checked."""
-    path = solver.path("args")
-    params = settable_parameters(signature, ())
+def _arguments(solver: SolverConfig) -> dict[str, Any]:
+    """``solver.args`` by timm's names, over solver keys the user set, checked."""
+    owner, path = solver.lr_scheduler_name, solver.path("args")
+    params = {
+        arg: inspect.Parameter(arg, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        for arg, (annotation, default) in SIGNATURES[owner].items()
+    }
     derived = {
-        name: getattr(solver, key)
-        for name, key in FROM_SOLVER.items()
-        if key in solver.explicit and name in params
+        arg: getattr(solver, key)
+        for arg, key in FROM_SOLVER.items()
+        if key in solver.explicit and arg in params
     }
     if "decay_t" in derived:
         derived["decay_t"] = list(derived["decay_t"])
     if solver.warmup_method == "none" and "warmup_t" in params:
         derived["warmup_t"] = 0
-    hints = {name: solver.path(key) for name, key in FROM_SOLVER.items()}
-    given = keyword_arguments(signature, params, solver.args, derived, path, hints)
+    hints = {arg: solver.path(key) for arg, key in FROM_SOLVER.items()}
+    given = keyword_arguments(owner, params, solver.args, derived, path, hints)
     relative_start = "warmup_factor" in solver.explicit and solver.warmup_factor != SolverConfig.warmup_factor
     if solver.warmup_method not in ("linear", "none") or relative_start:
         raise ConfigError(
-            f"{solver.lr_scheduler_name} warms up linearly from {path}.warmup_lr_init (an absolute lr): "
+            f"{owner} warms up linearly from {path}.warmup_lr_init (an absolute lr): "
             f"{solver.path('warmup_method')} must be linear or none and {solver.path('warmup_factor')} "
             f"unset, got {solver.warmup_method!r} and {solver.warmup_factor!r}"
         )
-    args = {name: p.default for name, p in params.items() if p.default is not inspect.Parameter.empty} | given
+    args = {arg: p.default for arg, p in params.items() if p.default is not REQUIRED} | given
     _check(args, path)
     if args["noise_std"] != 1.0:
         warnings.warn(
@@ -281,7 +224,7 @@ def _cycles(args: dict[str, Any]) -> tm.Cycles:
 @register_scheduler("CosineLRScheduler", own_warmup=True)
 def cosine(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
     """timm's ``CosineLRScheduler``."""
-    args = _arguments(CosineLRScheduler, solver)
+    args = _arguments(solver)
     shape = tm.CosineShape(args["k_decay"])
     return _schedule(args, tm.CyclicDecay(shape, _cycles(args), args["lr_min"]))
 
@@ -289,7 +232,7 @@ def cosine(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
 @register_scheduler("TanhLRScheduler", own_warmup=True)
 def tanh(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
     """timm's ``TanhLRScheduler``: without ``warmup_prefix`` its warmup ends on the decay's value."""
-    args = _arguments(TanhLRScheduler, solver)
+    args = _arguments(solver)
     decay = tm.CyclicDecay(tm.TanhShape(args["lb"], args["ub"]), _cycles(args), args["lr_min"])
     return _schedule(args, decay, warmup_to_decay=not args["warmup_prefix"])
 
@@ -297,7 +240,7 @@ def tanh(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
 @register_scheduler("PolyLRScheduler", own_warmup=True)
 def poly(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
     """timm's ``PolyLRScheduler``."""
-    args = _arguments(PolyLRScheduler, solver)
+    args = _arguments(solver)
     shape = tm.PolyShape(args["power"], args["k_decay"])
     return _schedule(args, tm.CyclicDecay(shape, _cycles(args), args["lr_min"]))
 
@@ -305,21 +248,21 @@ def poly(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
 @register_scheduler("StepLRScheduler", own_warmup=True)
 def step(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
     """timm's ``StepLRScheduler``."""
-    args = _arguments(StepLRScheduler, solver)
+    args = _arguments(solver)
     return _schedule(args, tm.StepDecay(args["decay_t"], args["decay_rate"]))
 
 
 @register_scheduler("MultiStepLRScheduler", own_warmup=True)
 def multistep(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
     """timm's ``MultiStepLRScheduler`` (a milestone takes effect one step early, as in timm)."""
-    args = _arguments(MultiStepLRScheduler, solver)
+    args = _arguments(solver)
     return _schedule(args, tm.MultiStepDecay(tuple(args["decay_t"]), args["decay_rate"]))
 
 
 @register_scheduler("PlateauLRScheduler", own_warmup=True)
 def plateau(solver: SolverConfig, optimizer: Optimizer) -> TimmPlateauLR:
     """timm's ``PlateauLRScheduler``: ``step(metric)`` once per epoch."""
-    args = _arguments(PlateauLRScheduler, solver)
+    args = _arguments(solver)
     if args["decay_rate"] >= 1:
         raise ConfigError(f"{solver.path('args')}.decay_rate must be < 1, got {args['decay_rate']}")
     reduce = {

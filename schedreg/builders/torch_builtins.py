@@ -134,7 +134,7 @@ class TorchBuilder:
             derived.pop("total_steps", None)  # OneCycleLR: epochs * steps_per_epoch instead
         hints = {name: solver.path(key) for name, (key, _) in DERIVED.items()}
         args = keyword_arguments(
-            self.cls, self.parameters(), solver.args, derived, solver.path("args"), hints
+            self.cls.__name__, self.parameters(), solver.args, derived, solver.path("args"), hints
         )
         return {name: _convert(solver, name, value, optimizer) for name, value in args.items()}
 

@@ -43,7 +43,7 @@ def _build(
             key = {"num_warmup_steps": "warmup_iters", "num_training_steps": "max_iter"}.get(name, "base_lr")
             raise ConfigError(f"{path}.{name}: set {solver.path(key)} instead")
     params = settable_parameters(cls, FROM_SOLVER)
-    args = keyword_arguments(cls, params, solver.args, defaults or {}, path, {})
+    args = keyword_arguments(cls.__name__, params, solver.args, defaults or {}, path, {})
     names = {f.name for f in dataclasses.fields(cls)}
     solved = {"num_warmup_steps": solver.warmup_iters, "num_training_steps": solver.max_iter, **(fixed or {})}
     return construct(cls, path, solver.args, **{k: v for k, v in solved.items() if k in names}, **args)
