@@ -227,15 +227,19 @@ class OutsideWrites:
         lrs are not read back: on an accelerator that would sync)."""
         if self._warned_outside or not written or isinstance(written[0], torch.Tensor):
             return
-        if list(map(_LR, groups)) == written:
+        if list(map(_LR, groups)) != written:
+            group, expected = next((g, w) for g, w in zip(groups, written, strict=False) if g["lr"] != w)
+            self._changed_outside(group, group["lr"], expected)
+
+    def _changed_outside(self, group: dict[str, Any], value: Any, expected: Any) -> None:
+        if self._warned_outside:
             return
-        group, expected = next((g, w) for g, w in zip(groups, written, strict=False) if g["lr"] != w)
         self._warned_outside = True
         name = f" ({group['name']})" if "name" in group else ""
         warnings.warn(
-            f"a param group's lr{name} was set to {group['lr']!r} outside the scheduler (it was "
-            f"{expected!r}); the scheduler sets every lr at each step(), so that change is overwritten. "
-            "To rescale a group's schedule, change its 'initial_lr' instead",
+            f"a param group's lr{name} was set to {value!r} outside the scheduler (it was {expected!r}); "
+            "the scheduler sets every lr at each step(), so that change is overwritten. To rescale a "
+            "group's schedule, scale its entry in scheduler.base_lrs",
             UserWarning,
             stacklevel=4,
         )
@@ -254,64 +258,52 @@ def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
 
 
 class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
-    """Sets each group's lr to ``initial_lr * schedule(step)``.
+    """Sets each group's lr to ``base_lr * schedule(step)``.
 
     Args:
         optimizer: the optimizer whose groups are scheduled; each group's base lr is its
-            ``initial_lr`` (set from ``lr`` on first use, as torch does). Changing a
-            group's ``initial_lr`` rescales its schedule from the next step on.
+            ``initial_lr`` (set from ``lr`` on first use, as torch does), kept in
+            ``base_lrs``: scale ``base_lrs[i]`` to rescale group ``i`` from the next step.
         schedule: the multiplier as a function of the step.
         name: what to call the schedule in error messages.
 
     ``step()`` writes the lrs itself instead of going through torch's ``LRScheduler.step``
-    (whose bookkeeping costs more than the schedule): with many param groups it is several
-    times faster than torch's own schedulers. A write to a group's ``lr`` from outside is
-    overwritten at the next step, with a warning (once) that says to change ``initial_lr``.
+    (whose bookkeeping costs more than the schedule), so it is several times faster than
+    torch's own schedulers with many param groups. A write to a group's ``lr`` from
+    outside is overwritten at the next step, with a warning (once).
     """
 
     def __init__(self, optimizer: Optimizer, schedule: Schedule, name: str = "schedule") -> None:
         self.schedule = schedule
         self.name = name
-        self._groups = 0
-        self._tensor_lrs = False
         self._written: list[float | torch.Tensor] | None = None
+        self._tensor_lrs = False
         super().__init__(optimizer)
         track_optimizer_steps(optimizer)
 
-    @property
-    def base_lrs(self) -> list[float | torch.Tensor]:  # type: ignore[override]
-        return [group["initial_lr"] for group in self.optimizer.param_groups[: self._groups]]
-
-    @base_lrs.setter
-    def base_lrs(self, values: list[float | torch.Tensor]) -> None:
-        """torch's ``__init__`` records the base lrs; they live in the groups' ``initial_lr``."""
-
     def get_lr(self) -> list[float | torch.Tensor]:
         self._adopt()
-        return self._lrs()
+        return self._lrs(self.last_epoch)
 
     _get_closed_form_lr = get_lr
 
-    def _lrs(self) -> list[float | torch.Tensor]:
-        """Every group's lr at the current step."""
-        step = self.last_epoch
+    def _lrs(self, step: int) -> list[float | torch.Tensor]:
+        """Every group's lr at ``step``."""
         multiplier = self.schedule(step)
         if not 0.0 <= multiplier < math.inf:
             _checked(multiplier, step, self.name)
-        return [group["initial_lr"] * multiplier for group in self.optimizer.param_groups]
+        return [base_lr * multiplier for base_lr in self.base_lrs]
 
     def get_last_lr(self) -> list[float | torch.Tensor]:
         """The lrs of the groups, as last written."""
-        return [group["lr"] for group in self.optimizer.param_groups[: self._groups]]
+        return [group["lr"] for group in self.optimizer.param_groups[: len(self.base_lrs)]]
 
     def _adopt(self) -> None:
         """Groups added since the last step join the schedule at this one."""
         groups = self.optimizer.param_groups
-        for group in groups[self._groups :]:
-            _initial(group, "lr")
-        self._groups = len(groups)
+        for group in groups[len(self.base_lrs) :]:
+            self.base_lrs.append(_initial(group, "lr"))
         self._tensor_lrs = any(isinstance(group["lr"], torch.Tensor) for group in groups)
-        self._written = None  # an added group's lr is not one this scheduler wrote
 
     def step(self, *args: Any) -> None:  # type: ignore[override]
         """Advance one step. Takes no argument: torch's deprecated ``step(epoch)`` would
@@ -322,7 +314,19 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
             self._check_order()
         self._step_count += 1
         self.last_epoch += 1
-        self._write()
+        groups, written = self.optimizer.param_groups, self._written
+        if written is None or len(written) != len(groups):
+            self._write()  # the first write, a group added, or Tensor lrs
+        else:
+            lrs = self._lrs(self.last_epoch)
+            outside = None
+            for group, old, new in zip(groups, written, lrs):  # noqa: B905 (equal lengths, checked above)
+                if group["lr"] is not old and group["lr"] != old and outside is None:
+                    outside = (group, group["lr"], old)
+                group["lr"] = new
+            self._written = lrs
+            if outside is not None:
+                self._changed_outside(*outside)
         if self.epochs is not None:
             self._check_epochs()
 
@@ -333,20 +337,12 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
         self._write()
 
     def _write(self) -> None:
-        groups = self.optimizer.param_groups
-        if len(groups) != self._groups:
-            self._adopt()
-        lrs = self._lrs()
-        if self._tensor_lrs:  # lr_as_tensor: written in place, never read back
-            for group, lr in zip(groups, lrs, strict=True):
-                _set(group, "lr", lr)
-            return
-        written = self._written
-        if written is not None and not self._warned_outside and list(map(_LR, groups)) != written:
-            self._check_outside(groups, written)
-        for group, lr in zip(groups, lrs):  # noqa: B905 (one lr per group, by construction)
-            group["lr"] = lr
-        self._written = lrs
+        """Write the current step's lrs, adopting added groups; a Tensor lr in place."""
+        self._adopt()
+        lrs = self._lrs(self.last_epoch)
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            _set(group, "lr", lr)
+        self._written = None if self._tensor_lrs else lrs  # a Tensor lr is never read back
 
     def state_dict(self) -> dict[str, Any]:
         """The step and base lrs, as plain numbers (loads with ``weights_only=True``)."""
@@ -357,8 +353,7 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
         _require(state_dict, ("last_epoch", "base_lrs"), type(self).__name__)
         if not self._rescheduled(state_dict):
             _resolve(self.optimizer, range(len(state_dict["base_lrs"])))
-            for group, base in zip(self.optimizer.param_groups, state_dict["base_lrs"], strict=False):
-                _set(group, "initial_lr", base)
+            self.base_lrs = list(state_dict["base_lrs"])
         self.seek(int(state_dict["last_epoch"]))
 
 
@@ -379,13 +374,10 @@ class AbsoluteLR(MultiplierLR):
     def __init__(self, optimizer: Optimizer, schedule: LrSchedule, name: str = "schedule") -> None:
         super().__init__(optimizer, schedule, name)  # type: ignore[arg-type]
 
-    def _lrs(self) -> list[float | torch.Tensor]:
-        step = self.last_epoch
+    def _lrs(self, step: int) -> list[float | torch.Tensor]:
         return [
-            with_lr_scale(
-                group, _checked(self.schedule.lr(step, float(group["initial_lr"])), step, self.name, "lr")
-            )
-            for group in self.optimizer.param_groups
+            with_lr_scale(group, _checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
         ]
 
 

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schedreg.warmup import cos, interpolate
+from schedreg.warmup import interpolate
 
 WHERE_EPSILON = 1e-6
 """fvcore's tolerance on ``where``; kept only so milestones land where detectron2's do."""
@@ -35,8 +35,13 @@ class Cosine:
     start: float
     end: float
 
-    def __call__(self, where: Any) -> Any:
-        return self.end + 0.5 * (self.start - self.end) * (1 + cos(math.pi * where))
+    def __call__(self, where: float) -> float:
+        return self.end + 0.5 * (self.start - self.end) * (1 + math.cos(math.pi * where))
+
+    def curve(self, where: Any) -> Any:
+        """The same expression on a Tensor, in place on one buffer (a preview of a million
+        steps is bound by memory, not arithmetic)."""
+        return (math.pi * where).cos_().add_(1).mul_(0.5 * (self.start - self.end)).add_(self.end)
 
 
 @dataclass(frozen=True)
@@ -116,13 +121,14 @@ class Warmup:
         return (where - rest_start) / rest
 
     def curve(self, where: Any) -> Any:
-        main = curve_of_fraction(self.main, self._main_where(where))
-        if self.length == 0:
-            return main
-        warm = self._warm(where)
-        if isinstance(warm, float):  # the constant method
-            warm = where.new_full(where.shape, warm)
-        return warm.where(where + WHERE_EPSILON <= self.length, main)
+        warming = where + WHERE_EPSILON <= self.length
+        if not bool(warming.any()):
+            return curve_of_fraction(self.main, self._main_where(where))
+        out = where.new_empty(where.shape)
+        out[warming] = self._warm(where[warming])
+        rest = ~warming
+        out[rest] = curve_of_fraction(self.main, self._main_where(where[rest]))
+        return out
 
 
 @dataclass(frozen=True)
@@ -139,10 +145,12 @@ class OverSteps:
         return self.schedule(min(step, self.total) / self.total)
 
     def curve(self, steps: Any) -> Any:
-        return curve_of_fraction(self.schedule, steps.clamp(max=self.total) / self.total)
+        return curve_of_fraction(self.schedule, steps.clamp(max=self.total).div_(self.total))
 
 
 def curve_of_fraction(schedule: FractionSchedule, where: Any) -> Any:
-    """``schedule`` at a Tensor of fractions: its ``curve`` if it has one, else its own
-    expression (which for :class:`Cosine` works on Tensors as is)."""
-    return schedule.curve(where) if hasattr(schedule, "curve") else schedule(where)
+    """``schedule`` at a Tensor of fractions: its ``curve`` if it has one, else one call
+    per value."""
+    if hasattr(schedule, "curve"):
+        return schedule.curve(where)
+    return where.new_tensor([float(schedule(w)) for w in where.tolist()])

@@ -45,7 +45,7 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
     if isinstance(scheduler, AbsoluteLR):
         return steps.new_tensor([scheduler.schedule.lr(step, float(base_lr)) for step in range(num_steps)])
     if isinstance(scheduler, MultiplierLR):
-        return float(base_lr) * curve_of(scheduler.schedule, steps)
+        return curve_of(scheduler.schedule, steps).mul_(float(base_lr))  # curve_of's result is new
     lrs = []
     metric = (1.0,) if getattr(scheduler, "takes_metric", False) else ()
     optimizer._opt_called = True  # type: ignore[attr-defined]  # a preview steps no optimizer
