@@ -290,7 +290,7 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
     def _lrs(self, step: int) -> list[float | torch.Tensor]:
         """Every group's lr at ``step``."""
         multiplier = self.schedule(step)
-        if not 0.0 <= multiplier < math.inf:
+        if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             _checked(multiplier, step, self.name)
         return [base_lr * multiplier for base_lr in self.base_lrs]
 

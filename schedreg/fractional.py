@@ -11,6 +11,7 @@ integer-step :class:`~schedreg.schedules.Schedule` and holds the final value onc
 
 from __future__ import annotations
 
+import functools
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -108,9 +109,13 @@ class Warmup:
             return self._warm(where)
         return self.main(self._main_where(where))
 
+    @functools.cached_property
+    def _ends(self) -> tuple[float, float]:
+        """Where the warmup starts and ends (computed once: they are constants)."""
+        return self.factor * self.main(0.0), self.main(0.0) if self.rescale else self.main(self.length)
+
     def _warm(self, where: Any) -> Any:
-        start = self.factor * self.main(0.0)
-        end = self.main(0.0) if self.rescale else self.main(self.length)
+        start, end = self._ends
         return interpolate(self.method, start, end, where / self.length)
 
     def _main_where(self, where: Any) -> Any:
@@ -121,14 +126,17 @@ class Warmup:
         return (where - rest_start) / rest
 
     def curve(self, where: Any) -> Any:
-        warming = where + WHERE_EPSILON <= self.length
-        if not bool(warming.any()):
-            return curve_of_fraction(self.main, self._main_where(where))
-        out = where.new_empty(where.shape)
-        out[warming] = self._warm(where[warming])
-        rest = ~warming
-        out[rest] = curve_of_fraction(self.main, self._main_where(where[rest]))
-        return out
+        import torch
+
+        def main_regime(i: int) -> bool:
+            return not float(where[i]) + WHERE_EPSILON <= self.length
+
+        n = bisect_right(range(len(where)), False, key=main_regime)  # ``where`` ascends
+        main = curve_of_fraction(self.main, self._main_where(where[n:]))
+        if n == 0:
+            return main
+        warm = torch.as_tensor(self._warm(where[:n]), dtype=where.dtype).expand(n)
+        return torch.cat((warm, main))
 
 
 @dataclass(frozen=True)

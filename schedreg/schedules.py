@@ -18,16 +18,16 @@ from schedreg.warmup import interpolate
 class Schedule(Protocol):
     """A multiplier as a function of the step (0 = before the first ``step()``).
 
-    A schedule may also have ``curve(steps)``: its values at a float64 Tensor of steps at
-    once, for previews (:func:`curve_of`).
+    A schedule may also have ``curve(steps)``: its values at an ascending float64 Tensor
+    of integer steps at once, for previews (:func:`curve_of`).
     """
 
     def __call__(self, step: int) -> float: ...
 
 
 def curve_of(schedule: Schedule, steps: Any) -> Any:
-    """``schedule``'s values at a float64 Tensor of integer ``steps``: its own vectorized
-    ``curve`` where it has one, else one call per step."""
+    """``schedule``'s values at an ascending float64 Tensor of integer ``steps``: its own
+    vectorized ``curve`` where it has one, else one call per step."""
     if hasattr(schedule, "curve"):
         return schedule.curve(steps)
     return steps.new_tensor([float(schedule(int(step))) for step in steps.tolist()])
