@@ -139,10 +139,23 @@ class ResumeGuard:
     on_resume_change: str = "error"
 
     def _stamped(self, state: dict[str, Any]) -> dict[str, Any]:
-        return state if self.fingerprint is None else {**state, "fingerprint": dict(self.fingerprint)}
+        if self.fingerprint is None:
+            return state
+        groups = len(self.optimizer.param_groups)  # type: ignore[attr-defined]
+        return {**state, "fingerprint": dict(self.fingerprint), "param_groups": groups}
 
     def _rescheduled(self, state: dict[str, Any]) -> bool:
-        """Whether ``state`` was saved under another schedule and is to be rescheduled."""
+        """Whether ``state`` was saved under another schedule and is to be rescheduled.
+
+        A state saved over another number of param groups is refused either way: which
+        saved group is which would be a guess (torch's optimizers refuse it too).
+        """
+        saved_groups, groups = state.get("param_groups"), len(self.optimizer.param_groups)  # type: ignore[attr-defined]
+        if saved_groups is not None and saved_groups != groups:
+            raise ConfigError(
+                f"the saved scheduler state covers {saved_groups} param groups, but this optimizer has "
+                f"{groups}; build the optimizer with the same param groups as the run that saved it"
+            )
         saved, now = state.get("fingerprint"), self.fingerprint
         if saved is None or now is None or saved == now:
             return False
@@ -386,11 +399,26 @@ def _base_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
     return [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
 
 
+def _advance(inner: LRScheduler, *args: Any, **kwargs: Any) -> None:
+    """Step a torch scheduler, except one with a fixed length (``OneCycleLR``'s
+    ``total_steps``) at its last step: it holds its final lr there, as detectron2's
+    schedules do, where torch would extrapolate (to a negative lr) or raise."""
+    total = getattr(inner, "total_steps", None)
+    if total is None or inner.last_epoch < total - 1:
+        inner.step(*args, **kwargs)
+
+
 def _replay(inner: LRScheduler, steps: int) -> None:
     """Bring a fresh torch scheduler to ``steps`` by stepping it (a plateau one cannot be)."""
     if not isinstance(inner, ReduceLROnPlateau):
         for _ in range(steps):
-            inner.step()
+            _advance(inner)
+
+
+def _zero_if_rounding(lr: Any, scale: float) -> Any:
+    """0.0 for a negative lr within rounding of zero (torch's recursive formulas land at
+    -5e-19 instead of 0); anything else as it is, for :func:`_checked` to judge."""
+    return 0.0 if isinstance(lr, float) and -1e-12 * scale <= lr < 0.0 else lr
 
 
 class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
@@ -464,10 +492,11 @@ class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
         multiplier of 1 (after warmup) nothing needs writing unless ``write`` is set.
         """
         multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
+        scale = max((abs(float(b)) for b in self.base_lrs), default=0.0)
         for group, lr in self._pairs():
-            _checked(lr, self.last_epoch, self.name, "lr")
-            if write or multiplier != 1.0:
-                _set(group, "lr", lr * multiplier)
+            value = _checked(_zero_if_rounding(lr, scale), self.last_epoch, self.name, "lr")
+            if write or multiplier != 1.0 or value is not lr:
+                _set(group, "lr", value * multiplier)
         self._multiplier = multiplier
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -481,7 +510,7 @@ class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
         self._unscale()
         try:
             for inner in self.inners:
-                inner.step(*args, **kwargs)
+                _advance(inner, *args, **kwargs)
         except (ArithmeticError, ValueError) as exc:
             raise ConfigError(f"{self.name} failed at step {self.last_epoch + 1}: {exc}") from exc
         self.last_epoch += 1

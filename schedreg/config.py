@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,9 +277,15 @@ def _number(
     return float(v)
 
 
+MAX_COUNT = 2**53
+"""The largest step or count a config may give: beyond it, floats cannot count one by one."""
+
+
 def _integer(path: str, v: Any, *, low: int) -> int:
     if not _is_int(v) or v < low:
         raise ConfigError(f"{path} must be an integer >= {low}, got {v!r}")
+    if v > MAX_COUNT:
+        raise ConfigError(f"{path} must be at most 2**53 ({MAX_COUNT}), got {v!r}")
     return int(v)
 
 
@@ -620,8 +627,8 @@ def validate_warmup(solver: SolverConfig) -> None:
             f"{solver.path('warmup_iters')} must be smaller than {solver.path('max_iter')} "
             f"({solver.max_iter}), got {solver.warmup_iters}"
         )
-    if solver.warmup_method == "exponential" and solver.warmup_factor == 0:
+    if solver.warmup_method == "exponential" and solver.warmup_factor < sys.float_info.min:
         raise ConfigError(
-            f"{solver.path('warmup_factor')} must be > 0 when {solver.path('warmup_method')} "
-            "is exponential, got 0"
+            f"{solver.path('warmup_factor')} must be at least {sys.float_info.min} (the smallest normal "
+            f"float) when {solver.path('warmup_method')} is exponential, got {solver.warmup_factor}"
         )

@@ -91,20 +91,20 @@ def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: boo
     target = optimizer if nested else GroupView(optimizer, range(len(optimizer.param_groups)))
     built = entry.builder(solver, target)
     warmup = None if entry.own_warmup else warmup_factor(solver)
-    name = solver.lr_scheduler_name
+    name = f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}"  # what error messages name
     if isinstance(built, LRScheduler):
         make = functools.partial(entry.builder, solver)
         return built if nested else ScaledLR(built, make, warmup or Constant(1.0), name)
     if isinstance(built, LrSchedule):
         if warmup is not None:
-            raise TypeError(f"{name!r} returns absolute lrs; register it with own_warmup=True")
+            raise TypeError(f"{name} returns absolute lrs; register it with own_warmup=True")
         return AbsoluteLR(optimizer, built, name)
     if callable(built):
         schedule: Schedule = built if warmup is None else Product((built, warmup))
         return MultiplierLR(optimizer, schedule, name)
     raise TypeError(
-        f"the builder registered as {name!r} returned {type(built).__name__}; expected an LRScheduler or a "
-        "schedule (a function of the step, or an LrSchedule of absolute lrs)"
+        f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
+        "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"
     )
 
 

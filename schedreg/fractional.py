@@ -73,19 +73,20 @@ class StepWithFixedGamma:
     gamma: float
     num_decays: int
 
-    def __call__(self, where: float) -> float:
-        piece = min(int((where + WHERE_EPSILON) * (self.num_decays + 1)), self.num_decays)
-        value = self.base
-        for _ in range(piece):
-            value *= self.gamma
-        return value
-
-    def curve(self, where: Any) -> Any:
-        piece = ((where + WHERE_EPSILON) * (self.num_decays + 1)).floor().clamp(max=self.num_decays)
+    @functools.cached_property
+    def values(self) -> tuple[float, ...]:
+        """Each piece's value, by repeated multiplication as fvcore computes them."""
         values = [self.base]
         for _ in range(self.num_decays):
             values.append(values[-1] * self.gamma)
-        return where.new_tensor(values)[piece.long()]
+        return tuple(values)
+
+    def __call__(self, where: float) -> float:
+        return self.values[min(int((where + WHERE_EPSILON) * (self.num_decays + 1)), self.num_decays)]
+
+    def curve(self, where: Any) -> Any:
+        piece = ((where + WHERE_EPSILON) * (self.num_decays + 1)).floor().clamp(max=self.num_decays)
+        return where.new_tensor(self.values)[piece.long()]
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,12 @@ class Units:
         match = UNIT_STRING.fullmatch(value)
         if match is None:
             raise ConfigError(f"{path} must be {FORMS}, got {value!r}")
-        amount, unit = float(match[1]), match[2]
+        try:
+            return self._resolve(path, value, float(match[1]), match[2], max_iter)
+        except OverflowError as exc:  # an amount too large to count in
+            raise ConfigError(f"{path}={value!r} is too large to count in steps") from exc
+
+    def _resolve(self, path: str, value: str, amount: float, unit: str, max_iter: int | None) -> int:
         if unit == "%":
             if max_iter is None:
                 raise ConfigError(f"{path} cannot be a percentage (of itself), got {value!r}")

@@ -21,3 +21,8 @@ def shrink(step: int) -> float:
 def shrink_slowly(step: int) -> float:
     """MultiplicativeLR: the factor applied at each step."""
     return 0.99 if step % 2 else 0.95
+
+
+def negative_after_start(step: int) -> float:
+    """LambdaLR: a buggy user function whose multiplier turns negative."""
+    return 1.0 if step == 0 else -0.5

@@ -295,7 +295,7 @@ def test_yacs_cfgnode_with_detectron2_keys_builds_the_same_schedule():
         ),
         (
             dict(warmup_method="exponential", warmup_factor=0.0, steps=[5], max_iter=10, warmup_iters=2),
-            r"solver\.warmup_factor must be > 0",
+            r"solver\.warmup_factor must be at least .* when solver\.warmup_method is exponential, got 0",
         ),
         (
             dict(warmup_method="linaer"),

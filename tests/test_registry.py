@@ -163,7 +163,8 @@ def test_a_schedule_producing_a_negative_or_nan_lr_is_refused():
         return lambda step: 1.0 - step  # goes negative at step 2
 
     try:
-        with pytest.raises(ConfigError, match=r"TestNegative produced lr multiplier -1\.0 at step 2"):
+        message = r"solver\.lr_scheduler_name='TestNegative' produced lr multiplier -1\.0 at step 2"
+        with pytest.raises(ConfigError, match=message):
             lrs(dict(lr_scheduler_name="TestNegative"), 3)
     finally:
         SCHEDULERS._entries.pop("TestNegative")

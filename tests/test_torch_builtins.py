@@ -224,8 +224,9 @@ EQUIVALENT: dict[str, tuple[dict[str, Any], Callable[[torch.optim.Optimizer], An
         False,
     ),
     "OneCycleLR": (
-        {"lr_scheduler_name": "OneCycleLR", "args": {"total_steps": N_STEPS, "pct_start": 0.25}},
-        lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), total_steps=N_STEPS, pct_start=0.25),
+        # one step more than the trajectory: torch defines OneCycleLR's lr for steps < total_steps
+        {"lr_scheduler_name": "OneCycleLR", "args": {"total_steps": N_STEPS + 1, "pct_start": 0.25}},
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), total_steps=N_STEPS + 1, pct_start=0.25),
         False,
     ),
     "OneCycleLR-epochs": (
@@ -335,10 +336,10 @@ def test_exponential_gamma_comes_from_solver_gamma() -> None:
 
 def test_one_cycle_total_steps_comes_from_max_iter_and_max_lr_from_group_lrs() -> None:
     scheduler = assert_same_as(
-        {"lr_scheduler_name": "OneCycleLR", "max_iter": N_STEPS},
-        lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), total_steps=N_STEPS),
+        {"lr_scheduler_name": "OneCycleLR", "max_iter": N_STEPS + 1},
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), total_steps=N_STEPS + 1),
     )
-    assert scheduler.inner.total_steps == N_STEPS
+    assert scheduler.inner.total_steps == N_STEPS + 1
     assert [g["max_lr"] for g in scheduler.optimizer.param_groups] == list(GROUP_LRS)
 
 
@@ -375,16 +376,36 @@ def test_explicit_args_win_over_derived_ones() -> None:
         lambda o: lr_scheduler.PolynomialLR(o, total_iters=30),
     )
     assert_same_as(
-        {"lr_scheduler_name": "OneCycleLR", "max_iter": 30, "args": {"total_steps": N_STEPS, "max_lr": 0.5}},
-        lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=N_STEPS),
+        {
+            "lr_scheduler_name": "OneCycleLR",
+            "max_iter": 30,
+            "args": {"total_steps": N_STEPS + 1, "max_lr": 0.5},
+        },
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=N_STEPS + 1),
     )
 
 
 def test_one_cycle_epochs_replace_total_steps_derived_from_max_iter() -> None:
     assert_same_as(
-        {"lr_scheduler_name": "OneCycleLR", "max_iter": 10, "args": {"epochs": 6, "steps_per_epoch": 10}},
-        lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), epochs=6, steps_per_epoch=10),
+        {"lr_scheduler_name": "OneCycleLR", "max_iter": 10, "args": {"epochs": 7, "steps_per_epoch": 10}},
+        lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), epochs=7, steps_per_epoch=10),
     )
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_one_cycle_holds_its_last_lr_from_total_steps_on_where_torch_extrapolates_or_raises(strategy) -> None:
+    total = 20
+    scheduler, optimizer = build(
+        {"lr_scheduler_name": "OneCycleLR", "max_iter": total, "args": {"anneal_strategy": strategy}}
+    )
+    ref, ref_optimizer = reference(
+        lambda o: lr_scheduler.OneCycleLR(
+            o, max_lr=list(GROUP_LRS), total_steps=total, anneal_strategy=strategy
+        )
+    )
+    lrs = trajectory(scheduler, optimizer, n=total + 5)
+    assert lrs[:total] == trajectory(ref, ref_optimizer, n=total - 1)
+    assert lrs[total - 1 :] == [lrs[total - 1]] * (len(lrs) - total + 1) and min(lrs[-1]) > 0
 
 
 def test_common_keys_are_not_derived_where_torch_means_something_else() -> None:
@@ -584,8 +605,26 @@ def test_wrong_literal_value_names_the_key() -> None:
 def test_value_torch_rejects_is_a_config_error_naming_the_args() -> None:
     with pytest.raises(ConfigError, match=r"solver\.args: LinearLR rejected .*start_factor"):
         build({"lr_scheduler_name": "LinearLR", "args": {"start_factor": 2.0}})
-    with pytest.raises(ConfigError, match=r"solver\.args: OneCycleLR rejected"):
-        build({"lr_scheduler_name": "OneCycleLR", "args": {"total_steps": 0}})
+    with pytest.raises(ConfigError, match=r"solver\.args: OneCycleLR rejected .*pct_start"):
+        build({"lr_scheduler_name": "OneCycleLR", "args": {"total_steps": 10, "pct_start": 1.5}})
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("StepLR", {"step_size": 7, "gamma": -0.5}, r"solver\.args\.gamma must be >= 0, got -0\.5"),
+        ("StepLR", {"step_size": 0}, r"solver\.args\.step_size must be > 0, got 0"),
+        ("CyclicLR", {"base_lr": -0.01}, r"solver\.args\.base_lr must be >= 0, got -0\.01"),
+        ("CyclicLR", {"base_lr": [0.01, -0.01]}, r"solver\.args\.base_lr must be >= 0"),
+        ("ConstantLR", {"factor": 0.0}, r"solver\.args\.factor must be > 0, got 0\.0"),
+        ("OneCycleLR", {"total_steps": 0}, r"solver\.args\.total_steps must be > 0, got 0"),
+    ],
+)
+def test_values_torch_accepts_but_turns_into_a_negative_lr_or_a_crash_are_refused(
+    name, args, message
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build({"lr_scheduler_name": name, "args": args})
 
 
 @pytest.mark.parametrize(
@@ -664,7 +703,13 @@ def test_unknown_scheduler_name_suggests_the_registered_one() -> None:
 def test_a_negative_tensor_lr_is_refused_like_a_float_one():
     optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=torch.tensor(0.1))
     scheduler = schedreg.build_lr_scheduler(
-        {"solver": {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": -0.5}}}, optimizer
+        {
+            "solver": {
+                "lr_scheduler_name": "LambdaLR",
+                "args": {"lr_lambda": f"{LAMBDAS}.negative_after_start"},
+            }
+        },
+        optimizer,
     )
-    with pytest.raises(schedreg.ConfigError, match=r"ExponentialLR produced lr tensor\(-0\.0500\) at step 1"):
+    with pytest.raises(schedreg.ConfigError, match=r"LambdaLR' produced lr tensor\(-0\.0500\) at step 1"):
         scheduler.step()

@@ -20,6 +20,8 @@ from schedreg.registry import register_scheduler
 from schedreg.schedules import PolyDecay, Schedule, Stepwise
 
 DETECTRON2_DEFAULTS = {"warmup_iters": 1000}
+MAX_DECAYS = 10_000
+"""More decays than this is not a step schedule (fvcore would tabulate every one)."""
 
 
 def _with_warmup(main: fractional.FractionSchedule, solver: SolverConfig) -> Schedule:
@@ -70,6 +72,11 @@ def warmup_cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 @register_scheduler("WarmupStepWithFixedGammaLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
 def warmup_step_with_fixed_gamma(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
     """``num_decays`` decays by ``gamma``, evenly spaced over ``max_iter``, after warmup."""
+    if not solver.num_decays < min(solver.max_iter, MAX_DECAYS + 1):
+        raise ConfigError(
+            f"{solver.path('num_decays')} must be below {solver.path('max_iter')} ({solver.max_iter}) and at "
+            f"most {MAX_DECAYS}, got {solver.num_decays}"
+        )
     main = fractional.StepWithFixedGamma(1.0, solver.gamma, solver.num_decays)
     return Stepwise.of(_with_warmup(main, solver), start=solver.warmup_iters + 1, stop=solver.max_iter)
 

@@ -28,6 +28,8 @@ def _points(path: str, raw: Any, shape: str) -> tuple[tuple[int, float], ...]:
         points.append((step, float(value)))
     if any(a[0] >= b[0] for a, b in itertools.pairwise(points)):
         raise ConfigError(f"{path} steps must be increasing, got {[p[0] for p in points]}")
+    if shape == "exponential" and not all(b[1] / a[1] < math.inf for a, b in itertools.pairwise(points)):
+        raise ConfigError(f"{path}: an exponential segment's ratio of multipliers overflows, got {raw!r}")
     return tuple(points)
 
 

@@ -46,6 +46,29 @@ MEANS_SOMETHING_ELSE = {
 }
 
 
+NON_NEGATIVE = ("gamma", "eta_min", "base_lr", "max_lr", "min_lr", "end_factor", "power", "div_factor")
+"""torch arguments that a negative value turns into a negative lr (torch does not refuse it)."""
+POSITIVE = ("step_size", "T_max", "T_0", "total_steps", "step_size_up", "final_div_factor")
+"""torch arguments that torch divides by (or takes a modulo of)."""
+POSITIVE_FOR = {("ConstantLR", "factor")}
+"""Arguments positive for one class only: ConstantLR divides by its factor when it ends."""
+
+
+def _check_ranges(cls: type, args: dict[str, Any], path: str) -> None:
+    """Refuse the values torch accepts but then turns into a negative lr or a crash."""
+    for name, value in args.items():
+        positive = name in POSITIVE or (cls.__name__, name) in POSITIVE_FOR
+        if not (positive or name in NON_NEGATIVE):
+            continue
+        numbers = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if _is_number(v)]
+        if any(v < 0 or (positive and v == 0) for v in numbers):
+            raise ConfigError(f"{path}.{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def discover() -> dict[str, type[LRScheduler]]:
     """The public scheduler classes defined in ``torch.optim.lr_scheduler``."""
     return {
@@ -136,6 +159,7 @@ class TorchBuilder:
         args = keyword_arguments(
             self.cls.__name__, self.parameters(), solver.args, derived, solver.path("args"), hints
         )
+        _check_ranges(self.cls, args, solver.path("args"))
         return {name: _convert(solver, name, value, optimizer) for name, value in args.items()}
 
     def __call__(self, solver: SolverConfig, optimizer: Optimizer) -> LRScheduler:

@@ -115,7 +115,13 @@ def cosine_with_min_lr(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
         min_lr = args.pop("min_lr")
         if not isinstance(min_lr, (int, float)) or isinstance(min_lr, bool) or min_lr < 0:
             raise ConfigError(f"{solver.path('args')}.min_lr must be a number >= 0, got {min_lr!r}")
-        args["min_lr_rate"] = min_lr / float(optimizer.defaults["lr"])
+        lr = float(optimizer.defaults["lr"])
+        if lr == 0 and min_lr > 0:
+            raise ConfigError(
+                f"{solver.path('args')}.min_lr is taken relative to the optimizer's lr, which is 0; "
+                "set min_lr_rate instead"
+            )
+        args["min_lr_rate"] = min_lr / lr if lr else 0.0
     return _build(hf.Cosine, dataclasses.replace(solver, args=args))
 
 
