@@ -289,7 +289,8 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
     def __init__(self, optimizer: Optimizer, schedule: Schedule, name: str = "schedule") -> None:
         self.schedule = schedule
         self.name = name
-        self._written: list[float | torch.Tensor] | None = None
+        self._multiplier: float | None = None  # last written (None: nothing to check against)
+        self._bases: list[float | torch.Tensor] = []  # base_lrs when last written
         self._tensor_lrs = False
         super().__init__(optimizer)
         track_optimizer_steps(optimizer)
@@ -300,11 +301,15 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
 
     _get_closed_form_lr = get_lr
 
-    def _lrs(self, step: int) -> list[float | torch.Tensor]:
-        """Every group's lr at ``step``."""
+    def _multiplier_at(self, step: int) -> float:
         multiplier = self.schedule(step)
         if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             _checked(multiplier, step, self.name)
+        return multiplier
+
+    def _lrs(self, step: int) -> list[float | torch.Tensor]:
+        """Every group's lr at ``step``."""
+        multiplier = self._multiplier_at(step)
         return [base_lr * multiplier for base_lr in self.base_lrs]
 
     def get_last_lr(self) -> list[float | torch.Tensor]:
@@ -327,35 +332,40 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
             self._check_order()
         self._step_count += 1
         self.last_epoch += 1
-        groups, written = self.optimizer.param_groups, self._written
-        if written is None or len(written) != len(groups):
-            self._write()  # the first write, a group added, or Tensor lrs
-        else:
-            lrs = self._lrs(self.last_epoch)
-            outside = None
-            for group, old, new in zip(groups, written, lrs):  # noqa: B905 (equal lengths, checked above)
-                if group["lr"] is not old and group["lr"] != old and outside is None:
-                    outside = (group, group["lr"], old)
-                group["lr"] = new
-            self._written = lrs
-            if outside is not None:
-                self._changed_outside(*outside)
+        self._advance()
         if self.epochs is not None:
             self._check_epochs()
+
+    def _advance(self) -> None:
+        """Write the new step's lrs, checking first that each group still has the lr this
+        scheduler wrote last (``base * previous multiplier``: no list to keep)."""
+        groups, bases, previous = self.optimizer.param_groups, self.base_lrs, self._multiplier
+        if previous is None or len(bases) != len(groups) or bases != self._bases:
+            self._write()  # the first write, a group added, a base lr rescaled, or Tensor lrs
+            return
+        multiplier = self._multiplier_at(self.last_epoch)
+        outside = None
+        for group, base in zip(groups, bases):  # noqa: B905 (equal lengths, checked above)
+            if group["lr"] != base * previous and outside is None:
+                outside = (group, group["lr"], base * previous)
+            group["lr"] = base * multiplier
+        self._multiplier = multiplier
+        if outside is not None:
+            self._changed_outside(*outside)
 
     def seek(self, step: int) -> None:
         """Jump to ``step`` (O(1)) and write its lrs."""
         self.last_epoch = step
-        self._written = None
         self._write()
 
     def _write(self) -> None:
         """Write the current step's lrs, adopting added groups; a Tensor lr in place."""
         self._adopt()
-        lrs = self._lrs(self.last_epoch)
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            _set(group, "lr", lr)
-        self._written = None if self._tensor_lrs else lrs  # a Tensor lr is never read back
+        multiplier = self._multiplier_at(self.last_epoch)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            _set(group, "lr", base * multiplier)
+        self._multiplier = None if self._tensor_lrs else multiplier  # a Tensor lr is never read back
+        self._bases = list(self.base_lrs)
 
     def state_dict(self) -> dict[str, Any]:
         """The step and base lrs, as plain numbers (loads with ``weights_only=True``)."""
@@ -383,6 +393,7 @@ class AbsoluteLR(MultiplierLR):
     """
 
     schedule: LrSchedule  # type: ignore[assignment]
+    _written: list[float | torch.Tensor] | None = None
 
     def __init__(self, optimizer: Optimizer, schedule: LrSchedule, name: str = "schedule") -> None:
         super().__init__(optimizer, schedule, name)  # type: ignore[arg-type]
@@ -392,6 +403,25 @@ class AbsoluteLR(MultiplierLR):
             with_lr_scale(group, _checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
             for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
         ]
+
+    def _advance(self) -> None:
+        groups, written = self.optimizer.param_groups, self._written
+        if written is None or len(written) != len(groups) or self.base_lrs != self._bases:
+            self._write()
+            return
+        self._check_outside(groups, written)
+        lrs = self._lrs(self.last_epoch)
+        for group, lr in zip(groups, lrs, strict=True):
+            group["lr"] = lr
+        self._written = lrs
+
+    def _write(self) -> None:
+        self._adopt()
+        lrs = self._lrs(self.last_epoch)
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            _set(group, "lr", lr)
+        self._written = None if self._tensor_lrs else lrs
+        self._bases = list(self.base_lrs)
 
 
 def _base_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
