@@ -123,7 +123,8 @@ def step_makers(groups: int, total: int) -> dict[str, Callable[[], Callable[[], 
 def step_overhead(group_counts: list[int], calls: int, repeats: int) -> list[dict[str, Any]]:
     rows = []
     for groups in group_counts:
-        per_call = best_per_call(step_makers(groups, 10 * calls), max(20, calls // groups), repeats)
+        count = max(calls // 10, calls // groups)  # enough calls per repeat to rise above timer noise
+        per_call = best_per_call(step_makers(groups, 10 * count), count, repeats)
         ours_ms, ours_cos = per_call["schedreg WarmupMultiStepLR"], per_call["schedreg WarmupCosineLR"]
         targets = {1: {"torch": 2.0}, 100: {"torch": 5.0, "fvcore": 4.0}}.get(groups, {})
         comparisons = [
