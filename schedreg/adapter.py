@@ -74,7 +74,7 @@ INDEXED_KEY = re.compile(r"(\w+)\[(\d+)\]")
 """A param-group key that indexes a tuple, like ``betas[0]``."""
 
 
-def _set(group: dict[str, Any], key: str, value: float | torch.Tensor) -> None:
+def set_group_value(group: dict[str, Any], key: str, value: float | torch.Tensor) -> None:
     """Write ``group[key]`` (``key`` may index a tuple: ``betas[0]``), in place for Tensors."""
     indexed = "[" in key and INDEXED_KEY.fullmatch(key)
     if indexed:
@@ -127,6 +127,10 @@ def _require(state: dict[str, Any], keys: tuple[str, ...], owner: str) -> None:
         )
 
 
+FINGERPRINT_DEFAULTS = {"step_unit": "iter"}
+"""Fingerprint keys that older checkpoints lack, with the value they implied."""
+
+
 class ResumeGuard:
     """Mixed into the schedulers: the schedule's fingerprint travels with the state.
 
@@ -157,6 +161,8 @@ class ResumeGuard:
                 f"{groups}; build the optimizer with the same param groups as the run that saved it"
             )
         saved, now = state.get("fingerprint"), self.fingerprint
+        if saved is not None:
+            saved = {**FINGERPRINT_DEFAULTS, **saved}
         if saved is None or now is None or saved == now:
             return False
         diff = "; ".join(
@@ -297,18 +303,21 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
 
     def get_lr(self) -> list[float | torch.Tensor]:
         self._adopt()
-        return self._lrs(self.last_epoch)
+        return self.lrs_at(self.last_epoch)
 
     _get_closed_form_lr = get_lr
 
     def _multiplier_at(self, step: int) -> float:
-        multiplier = self.schedule(step)
+        try:
+            multiplier = self.schedule(step)
+        except ArithmeticError as exc:  # e.g. a float power that overflows
+            raise ConfigError(f"{self.name} failed at step {step}: {exc}") from exc
         if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             _checked(multiplier, step, self.name)
         return multiplier
 
-    def _lrs(self, step: int) -> list[float | torch.Tensor]:
-        """Every group's lr at ``step``."""
+    def lrs_at(self, step: int) -> list[float | torch.Tensor]:
+        """Every group's lr at ``step`` (computed, not written)."""
         multiplier = self._multiplier_at(step)
         return [base_lr * multiplier for base_lr in self.base_lrs]
 
@@ -363,7 +372,7 @@ class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRSchedule
         self._adopt()
         multiplier = self._multiplier_at(self.last_epoch)
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            _set(group, "lr", base * multiplier)
+            set_group_value(group, "lr", base * multiplier)
         self._multiplier = None if self._tensor_lrs else multiplier  # a Tensor lr is never read back
         self._bases = list(self.base_lrs)
 
@@ -398,11 +407,14 @@ class AbsoluteLR(MultiplierLR):
     def __init__(self, optimizer: Optimizer, schedule: LrSchedule, name: str = "schedule") -> None:
         super().__init__(optimizer, schedule, name)  # type: ignore[arg-type]
 
-    def _lrs(self, step: int) -> list[float | torch.Tensor]:
-        return [
-            with_lr_scale(group, _checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
-            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
-        ]
+    def lrs_at(self, step: int) -> list[float | torch.Tensor]:
+        try:
+            return [
+                with_lr_scale(group, _checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
+                for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
+            ]
+        except ArithmeticError as exc:  # e.g. a float power that overflows
+            raise ConfigError(f"{self.name} failed at step {step}: {exc}") from exc
 
     def _advance(self) -> None:
         groups, written = self.optimizer.param_groups, self._written
@@ -410,16 +422,16 @@ class AbsoluteLR(MultiplierLR):
             self._write()
             return
         self._check_outside(groups, written)
-        lrs = self._lrs(self.last_epoch)
+        lrs = self.lrs_at(self.last_epoch)
         for group, lr in zip(groups, lrs, strict=True):
             group["lr"] = lr
         self._written = lrs
 
     def _write(self) -> None:
         self._adopt()
-        lrs = self._lrs(self.last_epoch)
+        lrs = self.lrs_at(self.last_epoch)
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            _set(group, "lr", lr)
+            set_group_value(group, "lr", lr)
         self._written = None if self._tensor_lrs else lrs
         self._bases = list(self.base_lrs)
 
@@ -526,7 +538,7 @@ class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
         for group, lr in self._pairs():
             value = _checked(_zero_if_rounding(lr, scale), self.last_epoch, self.name, "lr")
             if write or multiplier != 1.0 or value is not lr:
-                _set(group, "lr", value * multiplier)
+                set_group_value(group, "lr", value * multiplier)
         self._multiplier = multiplier
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -551,7 +563,7 @@ class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
     def _unscale(self) -> None:
         """Hand the torch schedulers back their own lrs (they read them when stepping)."""
         for group, lr in self._pairs():
-            _set(group, "lr", lr)
+            set_group_value(group, "lr", lr)
 
     def seek(self, step: int) -> None:
         """Bring this freshly built scheduler to ``step`` by replaying."""
@@ -668,7 +680,7 @@ class GroupedLR(ResumeGuard, EpochGuard, StepOrder, LRScheduler):
                     )
                 owner = f"param_schedules.{key}"
                 multiplier = _checked(schedule(self.last_epoch), self.last_epoch, owner, "multiplier")
-                _set(group, key, _initial(group, key) * multiplier)
+                set_group_value(group, key, _initial(group, key) * multiplier)
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Advance every group's schedule by one step; a metric goes to plateau schedules only."""

@@ -65,17 +65,41 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict
 
     Returns the solver node (with its scheduler's defaults) and, per group, ``num_steps + 1``
     lrs (default ``max_iter + 1``): iterations ``0 .. num_steps - 1``, then the lr held after.
+    One group is previewed by :func:`~schedreg.preview.lr_curve`; with rules, the groups
+    share one optimizer and scheduler, as in training (arguments may be per group).
     """
     from schedreg.factory import resolve
     from schedreg.preview import lr_curve
 
     _, solver = resolve(solver_config(cfg))
     count = (solver.max_iter if num_steps is None else num_steps) + 1
-    curves = {"default": lr_curve(solver, count, solver.base_lr).tolist()}
-    for rule in solver.param_groups:
-        lr = rule.lr if rule.lr is not None else solver.base_lr * (rule.lr_factor or 1.0)
-        curves[rule.name] = lr_curve(rule.schedule or solver, count, lr).tolist()
-    return solver, curves
+    if not solver.param_groups:
+        return solver, {"default": lr_curve(solver, count, solver.base_lr).tolist()}
+    return solver, _stepped(solver, count)
+
+
+def _stepped(solver: SolverConfig, count: int) -> dict[str, list[float]]:
+    """Each group's lr over ``count`` steps of the scheduler built for all the groups."""
+    import torch
+
+    from schedreg.factory import build_lr_scheduler
+    from schedreg.optimizers import OPTIMIZERS
+
+    groups = [{"name": "default", "lr": solver.base_lr}] + [
+        {"name": r.name, "lr": r.lr if r.lr is not None else solver.base_lr * (r.lr_factor or 1.0)}
+        for r in solver.param_groups
+    ]
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], **g} for g in groups]
+    optimizer = OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer")).builder(solver, params)
+    scheduler = build_lr_scheduler(solver, optimizer)
+    optimizer._opt_called = True  # type: ignore[attr-defined]  # a preview steps no optimizer
+    metric = (1.0,) if getattr(scheduler, "takes_metric", False) else ()  # a metric that never improves
+    curves: dict[str, list[float]] = {g["name"]: [] for g in groups}
+    for _ in range(count):
+        for group in optimizer.param_groups:
+            curves[group["name"]].append(float(group["lr"]))
+        scheduler.step(*metric)
+    return curves
 
 
 def edges(solver: SolverConfig, curves: dict[str, list[float]]) -> list[int]:

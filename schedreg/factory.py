@@ -48,7 +48,8 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     scheduler.fingerprint = fingerprint(resolve(solver)[1])
     scheduler.on_resume_change = solver.on_resume_change
     if solver.units.step_unit == "epoch" and "max_iter" in solver.explicit:
-        scheduler.epochs = solver.max_iter
+        rules = [rule.schedule.max_iter for rule in solver.param_groups if rule.schedule is not None]
+        scheduler.epochs = max([solver.max_iter, *rules])  # the longest schedule of any group
         scheduler.epoch_keys = (solver.path("max_iter"), solver.path("iters_per_epoch"))
     return scheduler
 

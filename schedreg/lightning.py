@@ -15,6 +15,7 @@ import torch
 from schedreg.config import solver_config
 from schedreg.factory import build_lr_scheduler
 from schedreg.optimizers import build_optimizer
+from schedreg.units import Units
 
 
 def configure_optimizers(
@@ -33,8 +34,8 @@ def configure_optimizers(
         module: the LightningModule (any ``nn.Module``).
         interval: ``"step"`` steps the scheduler every optimizer step, schedreg's
             convention; ``"epoch"`` every epoch. Default: ``"epoch"`` for a schedule
-            stepped per epoch (``solver.interval: epoch`` without ``iters_per_epoch``) or
-            a plateau schedule (its metric is usually an epoch's), else ``"step"``.
+            stepped per epoch (``solver.interval: epoch`` without ``iters_per_epoch``) and
+            for a plateau schedule not converted from epochs, else ``"step"``.
         frequency: steps the scheduler every ``frequency`` intervals.
         monitor: the logged metric a plateau schedule watches.
     """
@@ -46,7 +47,7 @@ def configure_optimizers(
     plateau = bool(getattr(scheduler, "takes_metric", False))
     config: dict[str, Any] = {
         "scheduler": scheduler,
-        "interval": interval or ("epoch" if plateau or solver.units.step_unit == "epoch" else "step"),
+        "interval": interval or _interval(solver.units, plateau),
         "frequency": frequency,
         "name": solver.lr_scheduler_name,
         "reduce_on_plateau": plateau,  # Lightning then passes the metric to step()
@@ -54,3 +55,11 @@ def configure_optimizers(
     if plateau:
         config["monitor"] = monitor
     return {"optimizer": optimizer, "lr_scheduler": config}
+
+
+def _interval(units: Units, plateau: bool) -> str:
+    """Per epoch for a schedule stepped once per epoch, and for a plateau schedule (its
+    metric is usually an epoch's) unless it was converted from epochs to iterations."""
+    if units.step_unit == "epoch" or (plateau and units.interval == "iter"):
+        return "epoch"
+    return "step"

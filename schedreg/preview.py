@@ -24,7 +24,8 @@ from schedreg.schedules import curve_of
 def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
     """The lr at each iteration ``0 .. num_steps - 1`` of a param group whose base lr is
     ``base_lr``, under the schedule ``cfg`` describes (its solver's own; rules for other
-    param groups are not applied).
+    param groups are not applied), in an optimizer whose default lr is ``solver.base_lr``
+    as :func:`~schedreg.build_optimizer` makes it.
 
     Equal to the lrs the scheduler writes, bit for bit except where torch's vectorized
     ``cos``/``pow`` round the last bit differently from Python's (1e-16 relative).
@@ -39,11 +40,14 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
     if isinstance(base_lr, bool) or not isinstance(base_lr, (int, float)) or not 0 <= base_lr < math.inf:
         raise ConfigError(f"base_lr must be a finite number >= 0, got {base_lr!r}")
     solver = dataclasses.replace(solver_config(cfg), param_groups=(), param_schedules={})
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=float(base_lr))
+    # the optimizer's default lr is the solver's base_lr, as build_optimizer makes it (schedules
+    # such as cosine_with_min_lr read their absolute values relative to it)
+    group = {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": float(base_lr)}
+    optimizer = torch.optim.SGD([group], lr=solver.base_lr)
     scheduler = build_from_solver(solver, optimizer)
     steps = torch.arange(num_steps, dtype=torch.float64)
     if isinstance(scheduler, AbsoluteLR):
-        return steps.new_tensor([scheduler.schedule.lr(step, float(base_lr)) for step in range(num_steps)])
+        return steps.new_tensor([scheduler.lrs_at(step)[0] for step in range(num_steps)])
     if isinstance(scheduler, MultiplierLR):
         return curve_of(scheduler.schedule, steps).mul_(float(base_lr))  # curve_of's result is new
     lrs = []

@@ -54,6 +54,7 @@ def scale_to_world_size(cfg: Any, world_size: int) -> SolverConfig:
         warmup_iters=round(solver.warmup_iters / scale),
         steps=tuple(round(s / scale) for s in solver.steps),
         checkpoint_period=round(solver.checkpoint_period / scale),
+        iters_per_epoch=None if solver.iters_per_epoch is None else round(solver.iters_per_epoch / scale),
     )
     if scaled.max_iter < 1 or any(a >= b for a, b in itertools.pairwise((0, *scaled.steps))):
         raise ConfigError(

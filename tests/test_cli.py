@@ -170,3 +170,20 @@ def test_show_builds_the_configured_optimizer_so_betas_schedules_work(tmp_path, 
     assert table(capsys.readouterr().out)[50] == pytest.approx(
         0.001 * 0.5 * (1 + math.cos(math.pi * 50 / 100))
     )
+
+
+def test_show_previews_rules_in_one_optimizer_as_training_does(capsys):
+    from schedreg.cli import simulate
+
+    cfg = {
+        "solver": {
+            "lr_scheduler_name": "cosine_with_min_lr",
+            "base_lr": 0.1,
+            "max_iter": 20,
+            "args": {"min_lr": 0.01},
+            "param_groups": {"head": {"params": "1.*", "lr_factor": 0.1}},
+        }
+    }
+    _, curves = simulate(cfg)
+    # min_lr is relative to the optimizer's lr (0.1): the head, at a tenth, ends at a tenth of it
+    assert curves["default"][-1] == pytest.approx(0.01) and curves["head"][-1] == pytest.approx(0.001)

@@ -7,7 +7,15 @@ from typing import Any
 import pytest
 import torch
 
-from schedreg import ConfigError, build_lr_scheduler, fractional, lr_curve, schedules, transformers_schedules
+from schedreg import (
+    ConfigError,
+    build_lr_scheduler,
+    fractional,
+    lr_curve,
+    schedules,
+    solver_config,
+    transformers_schedules,
+)
 
 try:  # `python -m pytest` from the repo root
     from tests.test_resume import CASES
@@ -18,7 +26,10 @@ STEPS, BASE_LR = 40, 0.3  # OneCycleLR's case runs 40 steps
 
 
 def stepped(solver: dict[str, Any], num_steps: int, base_lr: float) -> list[float]:
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    """The lrs of a group at ``base_lr`` in an optimizer made as build_optimizer makes it
+    (its default lr is solver.base_lr, which some schedules read: polynomial's lr_end)."""
+    group = {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": base_lr}
+    optimizer = torch.optim.SGD([group], lr=solver_config(solver).base_lr)
     scheduler = build_lr_scheduler({"solver": solver}, optimizer)
     optimizer._opt_called = True  # this test steps no optimizer
     lrs = []

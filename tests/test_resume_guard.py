@@ -98,3 +98,19 @@ def test_resuming_on_a_different_world_size_is_refused():
     _, scheduler = fresh(schedreg.scale_to_world_size({"solver": written}, 16))
     with pytest.raises(ConfigError, match=r"max_iter: 1000 -> 500"):
         scheduler.load_state_dict(state)
+
+
+def test_a_checkpoint_from_before_the_step_unit_was_fingerprinted_still_loads():
+    state = saved_at(OLD, 700)
+    del state["fingerprint"]["step_unit"]  # as the previous release saved it
+    optimizer, scheduler = fresh(OLD)
+    scheduler.load_state_dict(state)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.01)
+
+
+def test_a_state_saved_over_another_number_of_param_groups_is_refused():
+    state = saved_at(OLD, 300)
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1} for _ in range(3)]
+    scheduler = schedreg.build_lr_scheduler({"solver": OLD}, torch.optim.SGD(groups, lr=0.1))
+    with pytest.raises(ConfigError, match="state covers 1 param groups, but this optimizer has 3"):
+        scheduler.load_state_dict(state)

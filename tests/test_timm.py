@@ -249,3 +249,19 @@ def test_noise_std_is_accepted_but_warned_about_because_timm_ignores_it():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert run("CosineLRScheduler", 5, args=args) == noisy
+
+
+def test_an_lr_that_overflows_mid_run_is_a_config_error_naming_the_schedule():
+    with pytest.raises(ConfigError, match=r"solver\.lr_scheduler_name='StepLRScheduler' failed at step 1024"):
+        run("StepLRScheduler", 1100, args={"decay_t": 1, "decay_rate": 2.0})
+
+
+def test_the_plateau_scheduler_updates_a_tensor_lr_in_place():
+    lr = torch.tensor(0.1, dtype=torch.float64)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    args = {"warmup_t": 2, "warmup_lr_init": INIT, "noise_range_t": 3, "patience_t": 0, "mode": "min"}
+    scheduler = build_lr_scheduler({"lr_scheduler_name": "PlateauLRScheduler", "args": args}, optimizer)
+    for _ in range(6):
+        optimizer.step()
+        scheduler.step(1.0)
+    assert optimizer.param_groups[0]["lr"] is lr and float(lr) < 0.1

@@ -235,3 +235,43 @@ def test_unit_strings_work_from_the_command_line_and_bad_ones_fail_naming_the_ke
     assert "solver.warmup_iters must be an integer, or a string like '90ep', '500it' or '10%', got 'abc'" in (
         capsys.readouterr().err
     )
+
+
+def test_lightning_steps_a_plateau_schedule_converted_to_iterations_per_step_and_a_plain_one_per_epoch():
+    module = torch.nn.Linear(2, 2)
+    plateau = {"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 3}}
+    converted = {**plateau, "interval": "epoch", "iters_per_epoch": 500, "max_iter": 90}
+    assert configure_optimizers(converted, module)["lr_scheduler"]["interval"] == "step"
+    assert configure_optimizers(plateau, module)["lr_scheduler"]["interval"] == "epoch"
+
+
+def test_a_rule_with_a_longer_epoch_schedule_does_not_warn_before_its_own_end():
+    cfg = {
+        "lr_scheduler_name": "WarmupCosineLR",
+        "interval": "epoch",
+        "max_iter": 10,
+        "warmup_iters": 1,
+        "param_groups": {"head": {"params": "*", "max_iter": 20}},
+    }
+    optimizer = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "name": "head"}], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(20):
+            optimizer.step()
+            scheduler.step()
+    with pytest.warns(UserWarning, match="past solver.max_iter=20 epochs"):
+        optimizer.step()
+        scheduler.step()
+
+
+def test_world_size_scaling_of_a_converted_schedule_scales_iters_per_epoch_too():
+    cfg = {
+        "interval": "epoch",
+        "iters_per_epoch": 10,
+        "max_iter": 10,
+        "steps": [5],
+        "reference_world_size": 8,
+    }
+    scaled = schedreg.scale_to_world_size({"solver": {**cfg, "ims_per_batch": 16}}, 16)
+    assert (scaled.max_iter, scaled.steps, scaled.iters_per_epoch) == (50, (25,), 5)

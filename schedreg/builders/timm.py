@@ -32,7 +32,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from schedreg import timm_schedules as tm
-from schedreg.adapter import with_lr_scale
+from schedreg.adapter import set_group_value, with_lr_scale
 from schedreg.config import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
@@ -295,7 +295,7 @@ class TimmPlateauLR(LRScheduler):
         self.optimizer = optimizer
         self.base_lrs = [float(g.setdefault("initial_lr", g["lr"])) for g in optimizer.param_groups]
         for group, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = with_lr_scale(group, base)
+            set_group_value(group, "lr", with_lr_scale(group, base))
         self.plateau = ReduceLROnPlateau(optimizer, **reduce)
         self.warmup_t = warmup_t
         self.warmup_lr_init = warmup_lr_init
@@ -310,7 +310,7 @@ class TimmPlateauLR(LRScheduler):
     def _warm(self, t: int) -> None:
         start, length = self.warmup_lr_init, self.warmup_t
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = with_lr_scale(group, start + t * ((base - start) / length))
+            set_group_value(group, "lr", with_lr_scale(group, start + t * ((base - start) / length)))
 
     def step(self, metric: float | None = None) -> None:  # type: ignore[override]
         t = self.last_epoch + 1
@@ -319,7 +319,7 @@ class TimmPlateauLR(LRScheduler):
         else:
             if self.restore_lr is not None:
                 for group, lr in zip(self.optimizer.param_groups, self.restore_lr, strict=True):
-                    group["lr"] = lr
+                    set_group_value(group, "lr", lr)
                 self.restore_lr = None
             if metric is not None:
                 self.plateau.step(metric)
@@ -327,7 +327,7 @@ class TimmPlateauLR(LRScheduler):
                 noise = self.noise.draw(t)
                 self.restore_lr = [float(g["lr"]) for g in self.optimizer.param_groups]
                 for group, old in zip(self.optimizer.param_groups, self.restore_lr, strict=True):
-                    group["lr"] = old + old * noise
+                    set_group_value(group, "lr", old + old * noise)
         self.last_epoch = t
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
@@ -347,5 +347,5 @@ class TimmPlateauLR(LRScheduler):
         self.plateau.load_state_dict(state_dict["plateau"])
         self.restore_lr = state_dict["restore_lr"]
         for group, lr in zip(self.optimizer.param_groups, state_dict["lrs"], strict=True):
-            group["lr"] = lr
+            set_group_value(group, "lr", lr)
         self._last_lr = list(state_dict["lrs"])
