@@ -617,6 +617,7 @@ def test_value_torch_rejects_is_a_config_error_naming_the_args() -> None:
         ("CyclicLR", {"base_lr": -0.01}, r"solver\.args\.base_lr must be >= 0, got -0\.01"),
         ("CyclicLR", {"base_lr": [0.01, -0.01]}, r"solver\.args\.base_lr must be >= 0"),
         ("ConstantLR", {"factor": 0.0}, r"solver\.args\.factor must be > 0, got 0\.0"),
+        ("ReduceLROnPlateau", {"factor": -0.5}, r"solver\.args\.factor must be >= 0, got -0\.5"),
         ("OneCycleLR", {"total_steps": 0}, r"solver\.args\.total_steps must be > 0, got 0"),
     ],
 )

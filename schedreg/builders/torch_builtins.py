@@ -46,7 +46,17 @@ MEANS_SOMETHING_ELSE = {
 }
 
 
-NON_NEGATIVE = ("gamma", "eta_min", "base_lr", "max_lr", "min_lr", "end_factor", "power", "div_factor")
+NON_NEGATIVE = (
+    "gamma",
+    "eta_min",
+    "base_lr",
+    "max_lr",
+    "min_lr",
+    "factor",
+    "end_factor",
+    "power",
+    "div_factor",
+)
 """torch arguments that a negative value turns into a negative lr (torch does not refuse it)."""
 POSITIVE = ("step_size", "T_max", "T_0", "total_steps", "step_size_up", "final_div_factor")
 """torch arguments that torch divides by (or takes a modulo of)."""
