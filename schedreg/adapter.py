@@ -156,10 +156,7 @@ class ResumeGuard:
         """
         saved_groups, groups = state.get("param_groups"), len(self.optimizer.param_groups)  # type: ignore[attr-defined]
         if saved_groups is not None and saved_groups != groups:
-            raise ConfigError(
-                f"the saved scheduler state covers {saved_groups} param groups, but this optimizer has "
-                f"{groups}; build the optimizer with the same param groups as the run that saved it"
-            )
+            raise _other_groups(saved_groups, groups)
         saved, now = state.get("fingerprint"), self.fingerprint
         if saved is not None:
             saved = {**FINGERPRINT_DEFAULTS, **saved}
@@ -267,13 +264,17 @@ class OutsideWrites:
 _LR = operator.itemgetter("lr")
 
 
+def _other_groups(saved: int, have: int) -> ConfigError:
+    return ConfigError(
+        f"the saved scheduler state covers {saved} param groups, but this optimizer has {have}; build "
+        "the optimizer with the same param groups as the run that saved it"
+    )
+
+
 def _resolve(optimizer: Optimizer, saved: Sequence[int]) -> None:
     """Refuse to load a state that schedules groups this optimizer does not have."""
     if saved and max(saved) >= len(optimizer.param_groups):
-        raise ConfigError(
-            f"the saved scheduler state covers {max(saved) + 1} param groups, but this optimizer has "
-            f"{len(optimizer.param_groups)}; build the optimizer with the same groups before loading"
-        )
+        raise _other_groups(max(saved) + 1, len(optimizer.param_groups))
 
 
 class MultiplierLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
@@ -457,10 +458,12 @@ def _replay(inner: LRScheduler, steps: int) -> None:
             _advance(inner)
 
 
-def _zero_if_rounding(lr: Any, scale: float) -> Any:
+def _zero_if_rounding(lr: float, base_lrs: list[Any]) -> float:
     """0.0 for a negative lr within rounding of zero (torch's recursive formulas land at
-    -5e-19 instead of 0); anything else as it is, for :func:`_checked` to judge."""
-    return 0.0 if isinstance(lr, float) and -1e-12 * scale <= lr < 0.0 else lr
+    -5e-19 instead of 0), judged against the largest base lr; else ``lr`` as it is, for
+    :func:`_checked` to judge."""
+    scale = max((abs(float(b)) for b in base_lrs), default=0.0)
+    return 0.0 if -1e-12 * scale <= lr else lr
 
 
 class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
@@ -492,7 +495,6 @@ class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
         self._step_count = 1
         self.views = [inner.optimizer]
         self.inners = [inner]
-        self._multiplier = 1.0
         self._scale(write=True)
         track_optimizer_steps(self.optimizer)
 
@@ -534,12 +536,11 @@ class ScaledLR(ResumeGuard, EpochGuard, StepOrder, OutsideWrites, LRScheduler):
         multiplier of 1 (after warmup) nothing needs writing unless ``write`` is set.
         """
         multiplier = _checked(self.schedule(self.last_epoch), self.last_epoch, self.name)
-        scale = max((abs(float(b)) for b in self.base_lrs), default=0.0)
         for group, lr in self._pairs():
-            value = _checked(_zero_if_rounding(lr, scale), self.last_epoch, self.name, "lr")
+            value = _zero_if_rounding(lr, self.base_lrs) if isinstance(lr, float) and lr < 0.0 else lr
+            _checked(value, self.last_epoch, self.name, "lr")
             if write or multiplier != 1.0 or value is not lr:
                 set_group_value(group, "lr", value * multiplier)
-        self._multiplier = multiplier
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]

@@ -84,6 +84,7 @@ def _stepped(solver: SolverConfig, count: int) -> dict[str, list[float]]:
 
     from schedreg.factory import build_lr_scheduler
     from schedreg.optimizers import OPTIMIZERS
+    from schedreg.preview import stepped_lrs
 
     groups = [{"name": "default", "lr": solver.base_lr}] + [
         {"name": r.name, "lr": r.lr if r.lr is not None else solver.base_lr * (r.lr_factor or 1.0)}
@@ -91,15 +92,8 @@ def _stepped(solver: SolverConfig, count: int) -> dict[str, list[float]]:
     ]
     params = [{"params": [torch.nn.Parameter(torch.zeros(1))], **g} for g in groups]
     optimizer = OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer")).builder(solver, params)
-    scheduler = build_lr_scheduler(solver, optimizer)
-    optimizer._opt_called = True  # type: ignore[attr-defined]  # a preview steps no optimizer
-    metric = (1.0,) if getattr(scheduler, "takes_metric", False) else ()  # a metric that never improves
-    curves: dict[str, list[float]] = {g["name"]: [] for g in groups}
-    for _ in range(count):
-        for group in optimizer.param_groups:
-            curves[group["name"]].append(float(group["lr"]))
-        scheduler.step(*metric)
-    return curves
+    lrs = stepped_lrs(build_lr_scheduler(solver, optimizer), optimizer, count)
+    return {group["name"]: curve for group, curve in zip(groups, lrs, strict=True)}
 
 
 def edges(solver: SolverConfig, curves: dict[str, list[float]]) -> list[int]:

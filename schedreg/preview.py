@@ -13,6 +13,8 @@ import math
 from typing import Any
 
 import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapter import AbsoluteLR, MultiplierLR
 from schedreg.config import solver_config
@@ -50,10 +52,17 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
         return steps.new_tensor([scheduler.lrs_at(step)[0] for step in range(num_steps)])
     if isinstance(scheduler, MultiplierLR):
         return curve_of(scheduler.schedule, steps).mul_(float(base_lr))  # curve_of's result is new
-    lrs = []
+    return steps.new_tensor(stepped_lrs(scheduler, optimizer, num_steps)[0])
+
+
+def stepped_lrs(scheduler: LRScheduler, optimizer: Optimizer, num_steps: int) -> list[list[float]]:
+    """Each group's lr at iterations ``0 .. num_steps - 1``, by stepping ``scheduler`` (a
+    plateau one with a metric that never improves); the optimizer itself is not stepped."""
+    lrs: list[list[float]] = [[] for _ in optimizer.param_groups]
     metric = (1.0,) if getattr(scheduler, "takes_metric", False) else ()
     optimizer._opt_called = True  # type: ignore[attr-defined]  # a preview steps no optimizer
     for _ in range(num_steps):
-        lrs.append(float(optimizer.param_groups[0]["lr"]))
+        for out, group in zip(lrs, optimizer.param_groups, strict=True):
+            out.append(float(group["lr"]))
         scheduler.step(*metric)
-    return steps.new_tensor(lrs)
+    return lrs
