@@ -14,20 +14,24 @@ Hydra can read schedreg's config groups in any app without paying for torch.
 import importlib
 from typing import Any
 
-from schedreg.config import SolverConfig, solver_config
+from schedreg import _moved
+from schedreg.config.scaling import scale_to_world_size
+from schedreg.config.solver import SolverConfig, solver_config
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Registry, register_scheduler
-from schedreg.scaling import scale_to_world_size
-from schedreg.schedules import Schedule
+from schedreg.schedules.core import Schedule
+
+_moved.install()
 
 _TORCH_LAYER = {
     "build_lr_scheduler": "schedreg.factory",
-    "build_param_groups": "schedreg.param_groups",
-    "build_optimizer": "schedreg.optimizers",
-    "OPTIMIZERS": "schedreg.optimizers",
-    "MultiplierLR": "schedreg.adapter",
-    "ScaledLR": "schedreg.adapter",
-    "lr_curve": "schedreg.preview",
+    "build_param_groups": "schedreg.integrations.param_groups",
+    "build_optimizer": "schedreg.integrations.optimizers",
+    "OPTIMIZERS": "schedreg.integrations.optimizers",
+    "MultiplierLR": "schedreg.adapters.multiplier",
+    "ScaledLR": "schedreg.adapters.wrapped",
+    "GroupedLR": "schedreg.adapters.grouped",
+    "lr_curve": "schedreg.integrations.preview",
 }
 
 
@@ -43,6 +47,7 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULERS",
     "ConfigError",
+    "GroupedLR",
     "MultiplierLR",
     "Registry",
     "ScaledLR",

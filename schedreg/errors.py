@@ -1,4 +1,8 @@
-"""The one exception type users see for a bad config."""
+"""The one exception type users see for a bad config, and the "did you mean" in its messages."""
+
+from __future__ import annotations
+
+import difflib
 
 
 class ConfigError(ValueError):
@@ -7,3 +11,12 @@ class ConfigError(ValueError):
     The message always names the key path as the user wrote it (``solver.steps``
     or ``SOLVER.STEPS``), the offending value, and what is allowed.
     """
+
+
+def suggest(name: str, names: list[str], n: int = 3) -> list[str]:
+    """Registered names close to ``name``: case-insensitive substring matches first."""
+    lowered = name.lower()
+    score = {c: difflib.SequenceMatcher(None, lowered, c.lower()).ratio() for c in names}
+    contains = sorted((c for c in names if lowered in c.lower()), key=score.get, reverse=True)
+    close = [c for c in sorted(names, key=score.get, reverse=True) if score[c] >= 0.6]
+    return list(dict.fromkeys(contains + close))[:n]

@@ -1,4 +1,4 @@
-"""``build_lr_scheduler``: config -> registry entry -> schedule -> torch scheduler."""
+"""``build_lr_scheduler``: config -> registry entry -> schedule (+ warmup) -> torch scheduler."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapter import AbsoluteLR, GroupedLR, GroupView, MultiplierLR, ScaledLR
-from schedreg.config import SolverConfig, fingerprint, schedule_identity, solver_config, validate_warmup
+from schedreg.adapters.grouped import GroupedLR
+from schedreg.adapters.groups import GroupView
+from schedreg.adapters.guards import Guards
+from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.adapters.wrapped import ScaledLR
+from schedreg.builders.warmup import joined, warmup_length
+from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity, solver_config
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
-from schedreg.schedules import Constant, LrSchedule, Product, Schedule
-from schedreg.warmup import WarmupFactor
+from schedreg.schedules.core import Constant, LrSchedule, Schedule
 
 
 def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
@@ -30,36 +34,37 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         A :class:`~torch.optim.lr_scheduler.LRScheduler`: step it once per iteration, after
         ``optimizer.step()``. The lr used in iteration ``i`` is the one set after ``i``
         calls of ``step()``. With ``param_groups`` rules or ``param_schedules`` it is a
-        :class:`~schedreg.adapter.GroupedLR`, which gives each group its own schedule.
+        :class:`~schedreg.adapters.GroupedLR`, which gives each group its own schedule.
 
     Raises:
         ConfigError: for any invalid value, naming the key.
     """
     solver = solver_config(cfg)
+    guards = run_guards(solver)
     if not solver.param_groups and not solver.param_schedules:
-        scheduler: LRScheduler = build_from_solver(solver, optimizer)
-    else:
-        scheduler = GroupedLR(
-            optimizer,
-            functools.partial(lane_key, solver),
-            functools.partial(build_lane, solver),
-            functools.partial(group_param_schedules, param_schedule_table(solver)),
-        )
-    scheduler.fingerprint = fingerprint(resolve(solver)[1])
-    scheduler.on_resume_change = solver.on_resume_change
+        return build_from_solver(solver, optimizer, guards=guards)
+    return GroupedLR(
+        optimizer,
+        functools.partial(lane_key, solver),
+        functools.partial(build_lane, solver),
+        functools.partial(group_param_schedules, param_schedule_table(solver)),
+        guards,
+    )
+
+
+def run_guards(solver: SolverConfig) -> Guards:
+    """The checks of the scheduler ``solver`` describes: its fingerprint and resume policy,
+    and, for a schedule stepped once per epoch, its length in epochs."""
+    epochs = None
     if solver.units.step_unit == "epoch" and "max_iter" in solver.explicit:
         rules = [rule.schedule.max_iter for rule in solver.param_groups if rule.schedule is not None]
-        scheduler.epochs = max([solver.max_iter, *rules])  # the longest schedule of any group
-        scheduler.epoch_keys = (solver.path("max_iter"), solver.path("iters_per_epoch"))
-    return scheduler
-
-
-def warmup_factor(solver: SolverConfig) -> WarmupFactor | None:
-    """The multiplicative warmup that ``solver`` asks for, or None."""
-    validate_warmup(solver)
-    if solver.warmup_method == "none" or solver.warmup_iters == 0:
-        return None
-    return WarmupFactor(solver.warmup_method, solver.warmup_factor, solver.warmup_iters)
+        epochs = max([solver.max_iter, *rules])  # the longest schedule of any group
+    return Guards(
+        fingerprint=fingerprint(resolve(solver)[1]),
+        on_resume_change=solver.on_resume_change,
+        epochs=epochs,
+        epoch_keys=(solver.path("max_iter"), solver.path("iters_per_epoch")),
+    )
 
 
 def resolve(solver: SolverConfig) -> tuple[Entry[Any], SolverConfig]:
@@ -68,20 +73,36 @@ def resolve(solver: SolverConfig) -> tuple[Entry[Any], SolverConfig]:
     return entry, solver.with_defaults(entry.defaults)
 
 
-def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: bool = False) -> LRScheduler:
-    """Build from a validated solver node.
+def _call(entry: Entry[Any], solver: SolverConfig, optimizer: Optimizer | None) -> Any:
+    """The entry's builder, given what it takes (see :attr:`Entry.takes`)."""
+    if optimizer is None and "optimizer" in entry.takes:
+        raise ConfigError(
+            f"{solver.path('lr_scheduler_name')}: {solver.lr_scheduler_name} drives the lr only; a schedule "
+            "of another param-group key needs a schedule that is a function of the step "
+            "(detectron2's Warmup* schedules, Interpolate, or your own)"
+        )
+    args = (solver, optimizer) if "optimizer" in entry.takes else (solver,)
+    if "build_child" in entry.takes:
+        return entry.builder(*args, build_child=build_child)
+    return entry.builder(*args)
 
-    ``nested`` builds a child of ``SequentialLR``/``ChainedScheduler``: no warmup (the
-    outer scheduler owns it) and torch's schedulers unwrapped, as those parents expect.
-    """
+
+def build_child(solver: SolverConfig, optimizer: Optimizer) -> LRScheduler:
+    """A child of ``SequentialLR``/``ChainedScheduler``: torch's scheduler as it is (its
+    parent steps it), without warmup (the outer solver's warmup covers the whole run)."""
+    if "warmup_iters" in solver.explicit and solver.warmup_iters:
+        raise ConfigError(
+            f"{solver.path('warmup_iters')} must be 0 in a nested scheduler, got "
+            f"{solver.warmup_iters}: warmup applies to the whole schedule, set it on the outer solver"
+        )
+    return build_from_solver(dataclasses.replace(solver, warmup_iters=0), optimizer, nested=True)
+
+
+def build_from_solver(
+    solver: SolverConfig, optimizer: Optimizer, *, nested: bool = False, guards: Guards | None = None
+) -> LRScheduler:
+    """Build from a validated solver node; ``nested`` returns torch's schedulers unwrapped."""
     entry, solver = resolve(solver)
-    if nested:
-        if "warmup_iters" in solver.explicit and solver.warmup_iters:
-            raise ConfigError(
-                f"{solver.path('warmup_iters')} must be 0 in a nested scheduler, got "
-                f"{solver.warmup_iters}: warmup applies to the whole schedule, set it on the outer solver"
-            )
-        solver = dataclasses.replace(solver, warmup_iters=0)
     if solver.rescale_interval and not entry.own_warmup:
         raise ConfigError(
             f"{solver.path('rescale_interval')} is only supported by detectron2's schedules "
@@ -90,19 +111,23 @@ def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: boo
         )
     # torch's schedulers are built over a view, so groups added later get their own
     target = optimizer if nested else GroupView(optimizer, range(len(optimizer.param_groups)))
-    built = entry.builder(solver, target)
-    warmup = None if entry.own_warmup else warmup_factor(solver)
+    built = _call(entry, solver, target)
     name = f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}"  # what error messages name
     if isinstance(built, LRScheduler):
-        make = functools.partial(entry.builder, solver)
-        return built if nested else ScaledLR(built, make, warmup or Constant(1.0), name)
+        if nested:
+            return built
+        make = functools.partial(_call, entry, solver)
+        warmup = Constant(1.0) if entry.own_warmup else joined(Constant(1.0), solver)
+        return ScaledLR(built, make, warmup, name, guards)
     if isinstance(built, LrSchedule):
-        if warmup is not None:
-            raise TypeError(f"{name} returns absolute lrs; register it with own_warmup=True")
-        return AbsoluteLR(optimizer, built, name)
+        if not entry.own_warmup and warmup_length(solver):
+            raise ConfigError(
+                f"{solver.path('warmup_iters')}: {name} gives absolute lrs, which a warmup cannot multiply; "
+                "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
+            )
+        return AbsoluteLR(optimizer, built, name, guards)
     if callable(built):
-        schedule: Schedule = built if warmup is None else Product((built, warmup))
-        return MultiplierLR(optimizer, schedule, name)
+        return MultiplierLR(optimizer, built if entry.own_warmup else joined(built, solver), name, guards)
     raise TypeError(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"
@@ -111,19 +136,15 @@ def build_from_solver(solver: SolverConfig, optimizer: Optimizer, *, nested: boo
 
 def build_schedule(solver: SolverConfig) -> Schedule:
     """The pure schedule (with warmup) ``solver`` names; for group keys other than the lr."""
-    import torch
-
     entry, solver = resolve(solver)
-    probe = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    built = entry.builder(solver, probe)
-    if isinstance(built, LRScheduler) or not callable(built):
+    built = _call(entry, solver, None)
+    if isinstance(built, (LRScheduler, LrSchedule)) or not callable(built):
         raise ConfigError(
             f"{solver.path('lr_scheduler_name')}: {solver.lr_scheduler_name} drives the lr only; a schedule "
             "of another param-group key needs a schedule that is a function of the step "
             "(detectron2's Warmup* schedules, Interpolate, or your own)"
         )
-    warmup = None if entry.own_warmup else warmup_factor(solver)
-    return built if warmup is None else Product((built, warmup))
+    return built if entry.own_warmup else joined(built, solver)  # type: ignore[no-any-return]
 
 
 def group_solver(solver: SolverConfig, group: dict[str, Any]) -> SolverConfig:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 import importlib
+import inspect
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from schedreg.errors import ConfigError
+from schedreg.errors import ConfigError, suggest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,12 +23,25 @@ class Entry(Generic[F]):
         builder: the registered function.
         defaults: config defaults that replace the global ones for this entry, for keys
             the user did not set (detectron2's schedules default to 1000 warmup iters).
-        own_warmup: the builder reads the warmup keys itself; the factory adds none.
+        own_warmup: the builder joins the warmup itself (detectron2's anchored form) or its
+            schedule has its peer's own (timm's, warmup_stable_decay's); the factory adds none.
+        takes: what the builder takes after the solver node: ``"optimizer"`` (its second
+            positional parameter) and ``"build_child"`` (a keyword: builds a nested
+            scheduler from a solver node). A builder of a pure schedule takes neither.
     """
 
     builder: F
     defaults: Mapping[str, Any] = field(default_factory=dict)
     own_warmup: bool = False
+    takes: tuple[str, ...] = ()
+
+
+def takes(builder: Callable[..., Any]) -> tuple[str, ...]:
+    """What ``builder`` takes after the solver node (see :attr:`Entry.takes`)."""
+    params = list(inspect.signature(builder).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    out = ("optimizer",) if len(positional) > 1 else ()
+    return out + (("build_child",) if any(p.name == "build_child" for p in params) else ())
 
 
 def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
@@ -37,15 +50,6 @@ def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
         return True
     names = [(getattr(f, "__module__", None), getattr(f, "__qualname__", None)) for f in (a, b)]
     return None not in names[0] and "<lambda>" not in names[0][1] and names[0] == names[1]
-
-
-def suggest(name: str, names: list[str], n: int = 3) -> list[str]:
-    """Registered names close to ``name``: case-insensitive substring matches first."""
-    lowered = name.lower()
-    score = {c: difflib.SequenceMatcher(None, lowered, c.lower()).ratio() for c in names}
-    contains = sorted((c for c in names if lowered in c.lower()), key=score.get, reverse=True)
-    close = [c for c in sorted(names, key=score.get, reverse=True) if score[c] >= 0.6]
-    return list(dict.fromkeys(contains + close))[:n]
 
 
 class Registry(Generic[F]):
@@ -88,7 +92,7 @@ class Registry(Generic[F]):
 
         def decorator(builder: F) -> F:
             key = name or builder.__name__
-            entry = Entry(builder, dict(defaults or {}), own_warmup)
+            entry = Entry(builder, dict(defaults or {}), own_warmup, takes(builder))
             with self._lock:
                 taken = self._loaded().get(key)
                 if taken is not None and not _same_function(taken.builder, builder):
@@ -151,12 +155,13 @@ def load_plugins(registry: Registry[Any], group: str) -> None:
 
 
 def _load_schedulers() -> None:
-    importlib.import_module("schedreg.builders")
+    importlib.import_module("schedreg.builders.builtin")
     load_plugins(SCHEDULERS, "schedreg.schedulers")
 
 
 SCHEDULERS: Registry[Callable[..., Any]] = Registry("scheduler", load=_load_schedulers)
-"""Scheduler builders: ``fn(solver, optimizer) -> LRScheduler | Schedule``.
+"""Scheduler builders: ``fn(solver) -> Schedule`` for a pure schedule, or
+``fn(solver, optimizer) -> LRScheduler | Schedule`` for one that needs the optimizer.
 
 The built-in ones (which import torch) and those of installed plug-ins (entry-point group
 ``schedreg.schedulers``) are registered at the first lookup."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from schedreg.cli import main
+from schedreg.integrations.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -173,7 +173,7 @@ def test_show_builds_the_configured_optimizer_so_betas_schedules_work(tmp_path, 
 
 
 def test_show_previews_rules_in_one_optimizer_as_training_does(capsys):
-    from schedreg.cli import simulate
+    from schedreg.integrations.cli import simulate
 
     cfg = {
         "solver": {

@@ -1,4 +1,4 @@
-"""schedreg.lightning.configure_optimizers with a real Lightning Trainer on CPU."""
+"""schedreg.integrations.lightning.configure_optimizers with a real Lightning Trainer on CPU."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from schedreg.lightning import configure_optimizers
+from schedreg.integrations.lightning import configure_optimizers
 
 L = pytest.importorskip("lightning")
 

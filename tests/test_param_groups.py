@@ -8,8 +8,8 @@ from torch import nn
 
 import schedreg
 from schedreg import ConfigError
-from schedreg.optimizers import OPTIMIZERS, build_optimizer
-from schedreg.param_groups import build_param_groups
+from schedreg.integrations.optimizers import OPTIMIZERS, build_optimizer
+from schedreg.integrations.param_groups import build_param_groups
 
 
 class Net(nn.Module):

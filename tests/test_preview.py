@@ -7,15 +7,8 @@ from typing import Any
 import pytest
 import torch
 
-from schedreg import (
-    ConfigError,
-    build_lr_scheduler,
-    fractional,
-    lr_curve,
-    schedules,
-    solver_config,
-    transformers_schedules,
-)
+from schedreg import ConfigError, build_lr_scheduler, lr_curve, solver_config
+from schedreg.schedules import core, detectron2, piecewise, transformers, warmup
 
 try:  # `python -m pytest` from the repo root
     from tests.test_resume import CASES
@@ -68,7 +61,7 @@ VECTORIZED = [
 @pytest.mark.parametrize("solver", VECTORIZED, ids=[s["lr_scheduler_name"] for s in VECTORIZED])
 def test_closed_form_schedules_are_evaluated_without_a_call_per_step(solver, monkeypatch):
     calls = []
-    for module in (fractional, schedules, transformers_schedules):
+    for module in (core, detectron2, piecewise, transformers, warmup):
         for cls in vars(module).values():
             if isinstance(cls, type) and hasattr(cls, "curve"):
                 scalar = cls.__call__

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from schedreg import SCHEDULERS, ConfigError, build_lr_scheduler, solver_config
 from schedreg.builders.torch_builtins import TorchBuilder
-from schedreg.warmup import WARMUP_METHODS
+from schedreg.schedules.warmup import WARMUP_METHODS
 
 try:  # `python -m pytest` from the repo root
     from tests import lambdas

@@ -11,8 +11,8 @@ import torch
 
 import schedreg
 from schedreg import ConfigError, solver_config
-from schedreg.cli import main
-from schedreg.lightning import configure_optimizers
+from schedreg.integrations.cli import main
+from schedreg.integrations.lightning import configure_optimizers
 
 try:  # `python -m pytest` from the repo root
     from tests.test_cli import table

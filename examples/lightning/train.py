@@ -6,7 +6,7 @@ Run: python examples/lightning/train.py
 import lightning as L
 import torch
 
-import schedreg.lightning
+import schedreg.integrations.lightning
 
 SOLVER = {
     "lr_scheduler_name": "cosine",  # transformers' cosine: warmup from 0, then half a cosine
@@ -34,7 +34,7 @@ class Regression(L.LightningModule):
         return loss
 
     def configure_optimizers(self):
-        return schedreg.lightning.configure_optimizers({"solver": SOLVER}, self)
+        return schedreg.integrations.lightning.configure_optimizers({"solver": SOLVER}, self)
 
 
 if __name__ == "__main__":

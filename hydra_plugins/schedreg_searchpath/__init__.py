@@ -12,7 +12,7 @@ class SchedregSearchPathPlugin(SearchPathPlugin):
     """Appends ``pkg://schedreg.conf`` to the search path and registers the schemas."""
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        from schedreg.schema import register_schemas
+        from schedreg.config.schema import register_schemas
 
         register_schemas()
         search_path.append(provider="schedreg", path="pkg://schedreg.conf")

@@ -1,3 +1,5 @@
-"""The built-in scheduler builders; importing this package registers them."""
+"""Builders: a solver node in, a schedule (or a torch scheduler) out.
 
-from schedreg.builders import detectron2, shapes, timm, torch_builtins, transformers  # noqa: F401
+Each module registers its peer's names with :func:`~schedreg.registry.register_scheduler`;
+:mod:`schedreg.builders.builtin` imports them all, at the registry's first lookup.
+"""

@@ -11,13 +11,13 @@ Differences, all where detectron2 crashes or silently misbehaves:
 
 from __future__ import annotations
 
-from torch.optim import Optimizer
-
-from schedreg import fractional
-from schedreg.config import SolverConfig, reject_args, validate_warmup
+from schedreg.builders.warmup import joined
+from schedreg.config.solver import SolverConfig, reject_args
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
-from schedreg.schedules import PolyDecay, Schedule, Stepwise
+from schedreg.schedules import detectron2 as fractional
+from schedreg.schedules.core import Schedule
+from schedreg.schedules.piecewise import PolyDecay, Stepwise
 
 DETECTRON2_DEFAULTS = {"warmup_iters": 1000}
 MAX_DECAYS = 10_000
@@ -25,18 +25,15 @@ MAX_DECAYS = 10_000
 
 
 def _with_warmup(main: fractional.FractionSchedule, solver: SolverConfig) -> Schedule:
-    """detectron2's ``WarmupParamScheduler`` over ``max_iter`` steps."""
+    """detectron2's ``WarmupParamScheduler`` over ``max_iter`` steps: the warmup joined on
+    the fraction of training, anchored to the main curve, with fvcore's tolerance."""
     reject_args(solver)
-    validate_warmup(solver)
-    length = 0.0 if solver.warmup_method == "none" else solver.warmup_iters / solver.max_iter
-    warmed = fractional.Warmup(
-        main, solver.warmup_method, solver.warmup_factor, length, solver.rescale_interval
-    )
+    warmed = joined(main, solver, anchored=True, margin=fractional.WHERE_EPSILON)
     return fractional.OverSteps(warmed, solver.max_iter)
 
 
 @register_scheduler("WarmupMultiStepLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
-def warmup_multistep(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def warmup_multistep(solver: SolverConfig) -> Schedule:
     """lr = base_lr * gamma ** (number of ``steps`` passed), after warmup."""
     late = [s for s in solver.steps if s >= solver.max_iter]
     if late:
@@ -58,7 +55,7 @@ def warmup_multistep(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 
 
 @register_scheduler("WarmupCosineLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
-def warmup_cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def warmup_cosine(solver: SolverConfig) -> Schedule:
     """Half a cosine from base_lr to base_lr_end over ``max_iter``, after warmup."""
     end = solver.base_lr_end / solver.base_lr
     if end > 1.0:
@@ -70,7 +67,7 @@ def warmup_cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 
 
 @register_scheduler("WarmupStepWithFixedGammaLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
-def warmup_step_with_fixed_gamma(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def warmup_step_with_fixed_gamma(solver: SolverConfig) -> Schedule:
     """``num_decays`` decays by ``gamma``, evenly spaced over ``max_iter``, after warmup."""
     if not solver.num_decays < min(solver.max_iter, MAX_DECAYS + 1):
         raise ConfigError(
@@ -82,7 +79,7 @@ def warmup_step_with_fixed_gamma(solver: SolverConfig, optimizer: Optimizer) -> 
 
 
 @register_scheduler("WarmupPolyLR", defaults=DETECTRON2_DEFAULTS)
-def warmup_poly(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def warmup_poly(solver: SolverConfig) -> Schedule:
     """DeepLab's poly decay, ``(1 - step / max_iter) ** poly_lr_power``.
 
     Floored at ``poly_lr_constant_ending``. Its warmup is the factory's multiplicative

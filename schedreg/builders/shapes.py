@@ -6,10 +6,11 @@ import itertools
 import math
 from typing import Any
 
-from schedreg.config import SolverConfig
+from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
-from schedreg.schedules import Interpolated, Schedule
+from schedreg.schedules.core import Schedule
+from schedreg.schedules.piecewise import Interpolated
 
 SHAPES = ("linear", "cosine", "exponential")
 
@@ -34,7 +35,7 @@ def _points(path: str, raw: Any, shape: str) -> tuple[tuple[int, float], ...]:
 
 
 @register_scheduler("Interpolate")
-def interpolate_points(solver: SolverConfig, optimizer: Any) -> Schedule:
+def interpolate_points(solver: SolverConfig) -> Schedule:
     """Through ``args.points`` ([step, multiplier] pairs), segments shaped by ``args.shape``.
 
     Flat before the first point and after the last. A one-cycle momentum, a cosine rise

@@ -31,12 +31,12 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg import timm_schedules as tm
-from schedreg.adapter import set_group_value, with_lr_scale
-from schedreg.config import SolverConfig
+from schedreg.adapters.groups import set_group_value, with_lr_scale
+from schedreg.config.signature import keyword_arguments
+from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
-from schedreg.signature import keyword_arguments
+from schedreg.schedules import timm as tm
 
 FROM_SOLVER = {
     "t_initial": "max_iter",
@@ -135,17 +135,9 @@ def _arguments(solver: SolverConfig) -> dict[str, Any]:
     }
     if "decay_t" in derived:
         derived["decay_t"] = list(derived["decay_t"])
-    if solver.warmup_method == "none" and "warmup_t" in params:
-        derived["warmup_t"] = 0
+    derived.update(_warmup(solver, owner))
     hints = {arg: solver.path(key) for arg, key in FROM_SOLVER.items()}
     given = keyword_arguments(owner, params, solver.args, derived, path, hints)
-    relative_start = "warmup_factor" in solver.explicit and solver.warmup_factor != SolverConfig.warmup_factor
-    if solver.warmup_method not in ("linear", "none") or relative_start:
-        raise ConfigError(
-            f"{owner} warms up linearly from {path}.warmup_lr_init (an absolute lr): "
-            f"{solver.path('warmup_method')} must be linear or none and {solver.path('warmup_factor')} "
-            f"unset, got {solver.warmup_method!r} and {solver.warmup_factor!r}"
-        )
     args = {arg: p.default for arg, p in params.items() if p.default is not REQUIRED} | given
     _check(args, path)
     if args["noise_std"] != 1.0:
@@ -155,6 +147,31 @@ def _arguments(solver: SolverConfig) -> dict[str, Any]:
             stacklevel=4,
         )
     return args
+
+
+def _warmup(solver: SolverConfig, owner: str) -> dict[str, Any]:
+    """timm's warmup from the solver's: linear (timm's only shape) from ``warmup_lr_init``, an
+    absolute lr. A chosen factor other than 0 (a start relative to each group's lr) has no
+    timm equivalent, and is refused naming the warmup and the scheduler."""
+    method, factor = solver.warmup_method, solver.warmup_factor
+    chosen_factor = "warmup_factor" in solver.explicit and method != "none"
+    if method not in ("linear", "none") or (chosen_factor and factor != 0.0):
+        raise ConfigError(
+            f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}={factor!r}: {owner} "
+            f"warms up linearly from {solver.path('args')}.warmup_lr_init (an absolute lr), so "
+            f"{solver.path('warmup_method')} must be linear or none and {solver.path('warmup_factor')} unset "
+            "(or 0): choose solver/warmup=timm, from_zero or none"
+        )
+    if method == "none":
+        return {"warmup_t": 0}
+    if not chosen_factor:
+        return {}
+    if solver.args.get("warmup_lr_init", 0.0) != 0.0:
+        raise ConfigError(
+            f"{solver.path('warmup_factor')}={factor!r} (a warmup from 0) contradicts "
+            f"{solver.path('args')}.warmup_lr_init={solver.args['warmup_lr_init']!r}; keep one of them"
+        )
+    return {"warmup_lr_init": 0.0}
 
 
 def _check(args: dict[str, Any], path: str) -> None:
@@ -222,7 +239,7 @@ def _cycles(args: dict[str, Any]) -> tm.Cycles:
 
 
 @register_scheduler("CosineLRScheduler", own_warmup=True)
-def cosine(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+def cosine(solver: SolverConfig) -> tm.TimmSchedule:
     """timm's ``CosineLRScheduler``."""
     args = _arguments(solver)
     shape = tm.CosineShape(args["k_decay"])
@@ -230,7 +247,7 @@ def cosine(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
 
 
 @register_scheduler("TanhLRScheduler", own_warmup=True)
-def tanh(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+def tanh(solver: SolverConfig) -> tm.TimmSchedule:
     """timm's ``TanhLRScheduler``: without ``warmup_prefix`` its warmup ends on the decay's value."""
     args = _arguments(solver)
     decay = tm.CyclicDecay(tm.TanhShape(args["lb"], args["ub"]), _cycles(args), args["lr_min"])
@@ -238,7 +255,7 @@ def tanh(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
 
 
 @register_scheduler("PolyLRScheduler", own_warmup=True)
-def poly(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+def poly(solver: SolverConfig) -> tm.TimmSchedule:
     """timm's ``PolyLRScheduler``."""
     args = _arguments(solver)
     shape = tm.PolyShape(args["power"], args["k_decay"])
@@ -246,14 +263,14 @@ def poly(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
 
 
 @register_scheduler("StepLRScheduler", own_warmup=True)
-def step(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+def step(solver: SolverConfig) -> tm.TimmSchedule:
     """timm's ``StepLRScheduler``."""
     args = _arguments(solver)
     return _schedule(args, tm.StepDecay(args["decay_t"], args["decay_rate"]))
 
 
 @register_scheduler("MultiStepLRScheduler", own_warmup=True)
-def multistep(solver: SolverConfig, optimizer: Optimizer) -> tm.TimmSchedule:
+def multistep(solver: SolverConfig) -> tm.TimmSchedule:
     """timm's ``MultiStepLRScheduler`` (a milestone takes effect one step early, as in timm)."""
     args = _arguments(solver)
     return _schedule(args, tm.MultiStepDecay(tuple(args["decay_t"]), args["decay_rate"]))

@@ -21,13 +21,14 @@ import torch.optim.lr_scheduler as torch_schedulers
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.config import SolverConfig, solver_config
+from schedreg.config.signature import construct, keyword_arguments, settable_parameters
+from schedreg.config.solver import SolverConfig, solver_config
 from schedreg.errors import ConfigError
-from schedreg.factory import build_from_solver
 from schedreg.registry import SCHEDULERS
-from schedreg.signature import construct, keyword_arguments, settable_parameters
 
 NOT_ARGUMENTS = ("optimizer", "last_epoch", "verbose")
+BuildChild = Callable[[SolverConfig, Optimizer], LRScheduler]
+"""Builds a nested scheduler from a child solver node."""
 
 
 DERIVED: dict[str, tuple[str, Callable[[SolverConfig, Optimizer], Any]]] = {
@@ -109,7 +110,9 @@ def import_function(path: str, key: str) -> Callable[..., Any]:
     return fn
 
 
-def _children(solver: SolverConfig, nodes: Any, optimizer: Optimizer) -> list[LRScheduler]:
+def _children(
+    solver: SolverConfig, nodes: Any, optimizer: Optimizer, build_child: BuildChild
+) -> list[LRScheduler]:
     key = f"{solver.path('args')}.schedulers"
     if not isinstance(nodes, list) or not nodes:
         raise ConfigError(f"{key} must be a non-empty list of solver nodes, got {nodes!r}")
@@ -118,16 +121,14 @@ def _children(solver: SolverConfig, nodes: Any, optimizer: Optimizer) -> list[LR
         solver, args={}, lr_scheduler_name=SolverConfig.lr_scheduler_name, explicit=solver.explicit - own
     )
     return [
-        build_from_solver(
-            solver_config(node, prefix=f"{key}[{i}]", inherit=parent, schedule_only=True),
-            optimizer,
-            nested=True,
-        )
+        build_child(solver_config(node, prefix=f"{key}[{i}]", inherit=parent, schedule_only=True), optimizer)
         for i, node in enumerate(nodes)
     ]
 
 
-def _convert(solver: SolverConfig, name: str, value: Any, optimizer: Optimizer) -> Any:
+def _convert(
+    solver: SolverConfig, name: str, value: Any, optimizer: Optimizer, build_child: BuildChild | None
+) -> Any:
     key = f"{solver.path('args')}.{name}"
     if name == "lr_lambda":
         paths = value if isinstance(value, list) else [value]
@@ -135,8 +136,8 @@ def _convert(solver: SolverConfig, name: str, value: Any, optimizer: Optimizer) 
             raise ConfigError(f"{key} must be a dotted function path or a list of them, got {value!r}")
         fns = [import_function(p, key) for p in paths]
         return fns if isinstance(value, list) else fns[0]
-    if name == "schedulers":
-        return _children(solver, value, optimizer)
+    if name == "schedulers" and build_child is not None:
+        return _children(solver, value, optimizer, build_child)
     return value
 
 
@@ -150,7 +151,9 @@ class TorchBuilder:
         """The constructor's parameters that a config may set."""
         return settable_parameters(self.cls, NOT_ARGUMENTS)
 
-    def arguments(self, solver: SolverConfig, optimizer: Optimizer) -> dict[str, Any]:
+    def arguments(
+        self, solver: SolverConfig, optimizer: Optimizer, build_child: BuildChild | None = None
+    ) -> dict[str, Any]:
         """The constructor's keyword arguments, validated."""
         derived = {
             name: read(solver, optimizer)
@@ -170,10 +173,14 @@ class TorchBuilder:
             self.cls.__name__, self.parameters(), solver.args, derived, solver.path("args"), hints
         )
         _check_ranges(self.cls, args, solver.path("args"))
-        return {name: _convert(solver, name, value, optimizer) for name, value in args.items()}
+        return {name: _convert(solver, name, value, optimizer, build_child) for name, value in args.items()}
 
-    def __call__(self, solver: SolverConfig, optimizer: Optimizer) -> LRScheduler:
-        args = self.arguments(solver, optimizer)
+    def __call__(
+        self, solver: SolverConfig, optimizer: Optimizer, build_child: BuildChild | None = None
+    ) -> LRScheduler:
+        """The torch scheduler over ``optimizer``; ``build_child`` builds the children of
+        ``SequentialLR``/``ChainedScheduler`` (the factory passes it)."""
+        args = self.arguments(solver, optimizer, build_child)
         return construct(self.cls, solver.path("args"), solver.args, optimizer=optimizer, **args)
 
 

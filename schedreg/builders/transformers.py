@@ -16,13 +16,14 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from schedreg import transformers_schedules as hf
 from schedreg.builders.torch_builtins import TorchBuilder
-from schedreg.config import SolverConfig, reject_args
+from schedreg.builders.warmup import warmup_length
+from schedreg.config.signature import construct, keyword_arguments, settable_parameters
+from schedreg.config.solver import SolverConfig, reject_args
 from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
-from schedreg.schedules import Constant, Schedule
-from schedreg.signature import construct, keyword_arguments, settable_parameters
+from schedreg.schedules import transformers as hf
+from schedreg.schedules.core import Constant, Schedule
 
 FROM_ZERO = {"warmup_factor": 0.0}
 """transformers warms up linearly from 0."""
@@ -45,18 +46,22 @@ def _build(
     params = settable_parameters(cls, FROM_SOLVER)
     args = keyword_arguments(cls.__name__, params, solver.args, defaults or {}, path, {})
     names = {f.name for f in dataclasses.fields(cls)}
-    solved = {"num_warmup_steps": solver.warmup_iters, "num_training_steps": solver.max_iter, **(fixed or {})}
+    solved = {
+        "num_warmup_steps": warmup_length(solver),
+        "num_training_steps": solver.max_iter,
+        **(fixed or {}),
+    }
     return construct(cls, path, solver.args, **{k: v for k, v in solved.items() if k in names}, **args)
 
 
 @register_scheduler("constant")
-def constant(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def constant(solver: SolverConfig) -> Schedule:
     """transformers' ``constant``: the optimizer's lr throughout."""
     return _constant(solver)
 
 
 @register_scheduler("constant_with_warmup", defaults=FROM_ZERO)
-def constant_with_warmup(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def constant_with_warmup(solver: SolverConfig) -> Schedule:
     """transformers' ``constant_with_warmup``: linear warmup from 0, then the optimizer's lr."""
     return _constant(solver)
 
@@ -67,13 +72,13 @@ def _constant(solver: SolverConfig) -> Schedule:
 
 
 @register_scheduler("linear", defaults=FROM_ZERO)
-def linear(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def linear(solver: SolverConfig) -> Schedule:
     """transformers' ``linear``: warmup from 0, then linear decay to 0 at ``max_iter``."""
     return _build(hf.Linear, solver)
 
 
 @register_scheduler("cosine", defaults=FROM_ZERO)
-def cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def cosine(solver: SolverConfig) -> Schedule:
     """transformers' ``cosine``: warmup from 0, then ``args.num_cycles`` cosine waves (0.5)."""
     if "min_lr_rate" in solver.args:
         raise ConfigError(f"{solver.path('args')}.min_lr_rate belongs to cosine_with_min_lr")
@@ -81,7 +86,7 @@ def cosine(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 
 
 @register_scheduler("cosine_with_restarts", defaults=FROM_ZERO)
-def cosine_with_restarts(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def cosine_with_restarts(solver: SolverConfig) -> Schedule:
     """transformers' ``cosine_with_restarts``: ``args.num_cycles`` hard restarts (1)."""
     return _build(hf.CosineWithHardRestarts, solver)
 
@@ -99,9 +104,9 @@ def polynomial(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 
 
 @register_scheduler("inverse_sqrt", defaults=FROM_ZERO)
-def inverse_sqrt(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def inverse_sqrt(solver: SolverConfig) -> Schedule:
     """transformers' ``inverse_sqrt``: ``args.timescale`` defaults to the warmup (or 10000)."""
-    return _build(hf.InverseSqrt, solver, defaults={"timescale": solver.warmup_iters or 10_000})
+    return _build(hf.InverseSqrt, solver, defaults={"timescale": warmup_length(solver) or 10_000})
 
 
 @register_scheduler("cosine_with_min_lr", defaults=FROM_ZERO)
@@ -126,10 +131,14 @@ def cosine_with_min_lr(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 
 
 @register_scheduler("warmup_stable_decay", own_warmup=True)
-def warmup_stable_decay(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
+def warmup_stable_decay(solver: SolverConfig) -> Schedule:
     """transformers' ``warmup_stable_decay``: warmup, stable, then ``args.num_decay_steps`` of
     decay (a float in (0, 1]: that fraction of ``max_iter``); the stable stretch fills
-    ``max_iter`` unless ``args.num_stable_steps`` is set."""
+    ``max_iter`` unless ``args.num_stable_steps`` is set.
+
+    Its warmup is transformers' own, from ``args.min_lr_ratio`` shaped by ``args.warmup_type``:
+    the solver's warmup method (linear or cosine) is its ``warmup_type``, and a warmup factor,
+    where set, must be ``min_lr_ratio`` (where it starts)."""
     args = dict(solver.args)
     path = solver.path("args")
     if "num_decay_steps" not in args:
@@ -137,17 +146,46 @@ def warmup_stable_decay(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
     decay = args["num_decay_steps"]
     if isinstance(decay, float) and 0 < decay <= 1:  # a fraction of the run
         args["num_decay_steps"] = round(decay * solver.max_iter)
+    args.update(_wsd_warmup(solver, args))
     for key in ("warmup_type", "decay_type"):
         if args.get(key, "linear") not in hf.SHAPES:
             raise ConfigError(f"{path}.{key} must be one of {', '.join(hf.SHAPES)}; got {args[key]!r}")
+    warmup_iters = warmup_length(solver)
     if isinstance(args["num_decay_steps"], int):
-        args.setdefault("num_stable_steps", solver.max_iter - solver.warmup_iters - args["num_decay_steps"])
+        args.setdefault("num_stable_steps", solver.max_iter - warmup_iters - args["num_decay_steps"])
         if args["num_stable_steps"] < 0:
             raise ConfigError(
                 f"{path}.num_decay_steps ({args['num_decay_steps']}) plus {solver.path('warmup_iters')} "
-                f"({solver.warmup_iters}) exceed {solver.path('max_iter')} ({solver.max_iter})"
+                f"({warmup_iters}) exceed {solver.path('max_iter')} ({solver.max_iter})"
             )
     return _build(hf.WarmupStableDecay, dataclasses.replace(solver, args=args))
+
+
+def _wsd_warmup(solver: SolverConfig, args: dict[str, Any]) -> dict[str, Any]:
+    """``warmup_type`` from a chosen warmup method; a chosen factor checked against
+    ``min_lr_ratio``; anything else refused, naming the warmup and the scheduler."""
+    path, method = solver.path("args"), solver.warmup_method
+    warmup = (
+        f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}={solver.warmup_factor!r}"
+    )
+    floor = args.get("min_lr_ratio", 0.0)
+    if method not in ("linear", "cosine", "none"):
+        raise ConfigError(
+            f"{warmup}: warmup_stable_decay warms up with {path}.warmup_type (linear, cosine or 1-sqrt) "
+            f"only; choose solver/warmup=from_zero or none (and set {path}.warmup_type)"
+        )
+    if "warmup_factor" in solver.explicit and method != "none" and solver.warmup_factor != floor:
+        raise ConfigError(
+            f"{warmup}: warmup_stable_decay warms up from {path}.min_lr_ratio ({floor}), so the warmup "
+            f"factor must be {floor}; choose solver/warmup=from_zero or set {path}.min_lr_ratio"
+        )
+    if "warmup_method" not in solver.explicit or method == "none":
+        return {}
+    if args.get("warmup_type", method) != method:
+        raise ConfigError(
+            f"{warmup} contradicts {path}.warmup_type={args['warmup_type']!r}; keep one of them"
+        )
+    return {"warmup_type": method}
 
 
 register_scheduler("reduce_lr_on_plateau")(TorchBuilder(ReduceLROnPlateau))

@@ -13,15 +13,13 @@ import dataclasses
 import itertools
 import math
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from schedreg.errors import ConfigError
-from schedreg.registry import suggest
-from schedreg.units import INTERVALS, Units, arguments
-from schedreg.warmup import WARMUP_METHODS
+from schedreg.config.units import INTERVALS, Units, arguments
+from schedreg.errors import ConfigError, suggest
+from schedreg.schedules.warmup import WARMUP_METHODS
 
 DETECTRON2_OTHER_KEYS = ("amp",)
 """detectron2 SOLVER keys schedreg does not use; accepted and kept as-is."""
@@ -153,6 +151,21 @@ RUN_KEYS = (
 )
 """How the run steps the scheduler, and detectron2's keys for the batch and world size the
 schedule was written for."""
+UNSET_BY_DEFAULT = (
+    "max_iter",
+    "steps",
+    "gamma",
+    "base_lr_end",
+    "warmup_iters",
+    "warmup_method",
+    "warmup_factor",
+    "interval",
+    "iters_per_epoch",
+)
+"""Keys whose default depends on the scheduler, or that fill another library's arguments
+(``steps`` -> torch's ``milestones``) only when set. Left out or ``null``, they are unset on
+every route (a dict, a yacs node, Hydra's schema): the chosen scheduler's default applies
+(:attr:`Entry.defaults <schedreg.registry.Entry.defaults>`), else :class:`SolverConfig`'s."""
 DURATION_KEYS = ("max_iter", "steps", "warmup_iters", "checkpoint_period")
 """Solver keys in scheduler steps, which also take units (:mod:`schedreg.units`)."""
 RULE_KEYS = ("name", "params", "module_types", "lr_factor", "lr", "weight_decay", "optional")
@@ -212,6 +225,8 @@ def _flatten_warmup(
                 f"unknown key {path('warmup')}.{sub}{did_you_mean} (allowed: {', '.join(WARMUP_NODE_KEYS)})"
             )
         key = f"warmup_{sub}"
+        if value is None:
+            continue  # unset
         if any(str(k).lower() == key for k in flat):
             raise ConfigError(f"{path('warmup')}.{sub} and {path(key)} both set the same thing; keep one")
         flat[key], spelled[key] = value, f"warmup.{sub}"
@@ -323,7 +338,7 @@ def _checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
                 return {}
             if not isinstance(v, Mapping):
                 raise ConfigError(f"{path(key)} must be a mapping of argument names to values, got {v!r}")
-            return dict(v)
+            return {name: value for name, value in v.items() if value is not None}  # null: not given
 
         return check
 
@@ -537,10 +552,10 @@ def solver_config(
             raise ConfigError(
                 f"{probe.path(key)} does not apply here; only schedule keys do ({', '.join(SCHEDULE_KEYS)})"
             )
+        if value is None and key in UNSET_BY_DEFAULT:
+            continue  # null is unset, as if the key were left out
         if key in DURATION_KEYS:
             durations[key] = value
-        elif key in ("interval", "iters_per_epoch") and value is None:
-            continue  # Hydra's schema leaves them None when unset
         elif key in checks:
             values[key] = checks[key](value)
         elif key in ("param_groups", "param_schedules"):
@@ -615,20 +630,4 @@ def reject_args(solver: SolverConfig) -> None:
         raise ConfigError(
             f"{solver.path('args')} is not read by {solver.lr_scheduler_name}, got {dict(solver.args)}; "
             "set its solver keys instead"
-        )
-
-
-def validate_warmup(solver: SolverConfig) -> None:
-    """Warmup must end before training does; the exponential shape needs a factor > 0."""
-    if solver.warmup_method == "none" or solver.warmup_iters == 0:
-        return
-    if solver.warmup_iters >= solver.max_iter:
-        raise ConfigError(
-            f"{solver.path('warmup_iters')} must be smaller than {solver.path('max_iter')} "
-            f"({solver.max_iter}), got {solver.warmup_iters}"
-        )
-    if solver.warmup_method == "exponential" and solver.warmup_factor < sys.float_info.min:
-        raise ConfigError(
-            f"{solver.path('warmup_factor')} must be at least {sys.float_info.min} (the smallest normal "
-            f"float) when {solver.path('warmup_method')} is exponential, got {solver.warmup_factor}"
         )

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch.nn.modules import batchnorm, normalization
 
-from schedreg.config import GroupRule, solver_config
+from schedreg.config.solver import GroupRule, solver_config
 from schedreg.errors import ConfigError
 
 DEFAULT_GROUP = "default"

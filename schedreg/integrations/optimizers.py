@@ -16,12 +16,14 @@ from typing import Any
 
 import torch
 
-from schedreg.config import SolverConfig, solver_config
-from schedreg.param_groups import build_param_groups
+from schedreg.config.signature import construct, keyword_arguments, settable_parameters
+from schedreg.config.solver import SolverConfig, solver_config
+from schedreg.integrations.param_groups import build_param_groups
 from schedreg.registry import Registry
-from schedreg.signature import construct, keyword_arguments, settable_parameters
 
-OPTIMIZERS: Registry[Any] = Registry("optimizer", load=lambda: importlib.import_module("schedreg.optimizers"))
+OPTIMIZERS: Registry[Any] = Registry(
+    "optimizer", load=lambda: importlib.import_module("schedreg.integrations.optimizers")
+)
 """Optimizer builders: ``fn(solver, param_groups) -> torch.optim.Optimizer``."""
 
 FOLLOWS = {"lr": "base_lr", "weight_decay": "weight_decay", "momentum": "momentum", "nesterov": "nesterov"}

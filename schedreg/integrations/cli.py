@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from schedreg.config import SolverConfig, solver_config
+from schedreg.config.solver import SolverConfig, solver_config
 from schedreg.errors import ConfigError
 
 
@@ -48,7 +48,7 @@ def compose(overrides: Sequence[str], config_dir: str | None, config_name: str) 
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir, initialize_config_module
 
-    from schedreg.schema import register_schemas
+    from schedreg.config.schema import register_schemas
 
     register_schemas()
     if config_dir:
@@ -69,7 +69,7 @@ def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict
     share one optimizer and scheduler, as in training (arguments may be per group).
     """
     from schedreg.factory import resolve
-    from schedreg.preview import lr_curve
+    from schedreg.integrations.preview import lr_curve
 
     _, solver = resolve(solver_config(cfg))
     count = (solver.max_iter if num_steps is None else num_steps) + 1
@@ -83,8 +83,8 @@ def _stepped(solver: SolverConfig, count: int) -> dict[str, list[float]]:
     import torch
 
     from schedreg.factory import build_lr_scheduler
-    from schedreg.optimizers import OPTIMIZERS
-    from schedreg.preview import stepped_lrs
+    from schedreg.integrations.optimizers import OPTIMIZERS
+    from schedreg.integrations.preview import stepped_lrs
 
     groups = [{"name": "default", "lr": solver.base_lr}] + [
         {"name": r.name, "lr": r.lr if r.lr is not None else solver.base_lr * (r.lr_factor or 1.0)}

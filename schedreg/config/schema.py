@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from schedreg.config import CLIP_DEFAULTS, SolverConfig
+from schedreg.config.solver import CLIP_DEFAULTS, SolverConfig
 
 _D = SolverConfig()
 
@@ -20,8 +20,8 @@ _D = SolverConfig()
 class WarmupSchema:
     """``solver.warmup``: the warmup shape; its length is ``solver.warmup_iters``."""
 
-    method: str = _D.warmup_method
-    factor: float = _D.warmup_factor
+    method: Optional[str] = None  # noqa: UP045 (OmegaConf reads Optional; None: unset)
+    factor: Optional[float] = None  # noqa: UP045
 
 
 @dataclass
@@ -40,13 +40,13 @@ class SolverSchema:
 
     lr_scheduler_name: str = _D.lr_scheduler_name
     base_lr: float = _D.base_lr
-    base_lr_end: float = _D.base_lr_end
+    base_lr_end: Optional[float] = None  # noqa: UP045
     # durations are Any: an int, or a unit string ("90ep", "500it", "10%"), checked at build
-    max_iter: Any = _D.max_iter
-    steps: list[Any] = field(default_factory=lambda: list(_D.steps))
-    gamma: float = _D.gamma
+    max_iter: Any = None
+    steps: Optional[list[Any]] = None  # noqa: UP045
+    gamma: Optional[float] = None  # noqa: UP045
     num_decays: int = _D.num_decays
-    warmup_iters: Any = _D.warmup_iters
+    warmup_iters: Any = None
     warmup: WarmupSchema = field(default_factory=WarmupSchema)
     rescale_interval: bool = _D.rescale_interval
     poly_lr_power: float = _D.poly_lr_power

@@ -12,10 +12,10 @@ from typing import Any
 
 import torch
 
-from schedreg.config import solver_config
+from schedreg.config.solver import solver_config
+from schedreg.config.units import Units
 from schedreg.factory import build_lr_scheduler
-from schedreg.optimizers import build_optimizer
-from schedreg.units import Units
+from schedreg.integrations.optimizers import build_optimizer
 
 
 def configure_optimizers(

@@ -16,11 +16,11 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapter import AbsoluteLR, MultiplierLR
-from schedreg.config import solver_config
+from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.config.solver import solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
-from schedreg.schedules import curve_of
+from schedreg.schedules.core import curve_of
 
 
 def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:

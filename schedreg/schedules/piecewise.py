@@ -1,80 +1,13 @@
-"""Pure schedules: functions of the integer step, no torch.
-
-A :data:`Schedule` maps the number of ``scheduler.step()`` calls made so far to a
-*multiplier* of a param group's base lr. Schedules are small frozen dataclasses, so
-they compare, hash, pickle, and evaluate any step in O(1): resuming or previewing is a
-lookup, never a replay.
-"""
+"""Schedules made of pieces: DeepLab's poly decay, a table of steps, a curve through points."""
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from schedreg.warmup import interpolate
-
-
-class Schedule(Protocol):
-    """A multiplier as a function of the step (0 = before the first ``step()``).
-
-    A schedule may also have ``curve(steps)``: its values at an ascending float64 Tensor
-    of integer steps at once, for previews (:func:`curve_of`).
-    """
-
-    def __call__(self, step: int) -> float: ...
-
-
-def curve_of(schedule: Schedule, steps: Any) -> Any:
-    """``schedule``'s values at an ascending float64 Tensor of integer ``steps``: its own
-    vectorized ``curve`` where it has one, else one call per step."""
-    if hasattr(schedule, "curve"):
-        return schedule.curve(steps)
-    return steps.new_tensor([float(schedule(int(step))) for step in steps.tolist()])
-
-
-@runtime_checkable
-class LrSchedule(Protocol):
-    """The lr itself as a function of the step and a param group's base lr: for schedules
-    with absolute lrs in them (timm's ``lr_min``, ``warmup_lr_init``)."""
-
-    def lr(self, step: int, base_lr: float) -> float: ...
-
-
-@dataclass(frozen=True)
-class Product:
-    """Pointwise product of schedules: ``a(step) * b(step) * ...``.
-
-    >>> Product((Constant(0.5), Constant(4.0)))(7)
-    2.0
-    """
-
-    factors: tuple[Schedule, ...]
-
-    def __call__(self, step: int) -> float:
-        value = 1.0
-        for factor in self.factors:
-            value *= factor(step)
-        return value
-
-    def curve(self, steps: Any) -> Any:
-        value = steps.new_ones(steps.shape)
-        for factor in self.factors:
-            value = value * curve_of(factor, steps)
-        return value
-
-
-@dataclass(frozen=True)
-class Constant:
-    """The same value at every step."""
-
-    value: float
-
-    def __call__(self, step: int) -> float:
-        return self.value
-
-    def curve(self, steps: Any) -> Any:
-        return steps.new_full(steps.shape, self.value)
+from schedreg.schedules.core import Schedule, curve_of
+from schedreg.schedules.warmup import interpolate
 
 
 @dataclass(frozen=True)

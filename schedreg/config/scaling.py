@@ -14,7 +14,7 @@ import dataclasses
 import itertools
 from typing import Any
 
-from schedreg.config import SolverConfig, solver_config
+from schedreg.config.solver import SolverConfig, solver_config
 from schedreg.errors import ConfigError
 
 

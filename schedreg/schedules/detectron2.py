@@ -17,7 +17,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from schedreg.warmup import interpolate
+from schedreg.schedules.core import curve_of
 
 WHERE_EPSILON = 1e-6
 """fvcore's tolerance on ``where``; kept only so milestones land where detectron2's do."""
@@ -90,57 +90,6 @@ class StepWithFixedGamma:
 
 
 @dataclass(frozen=True)
-class Warmup:
-    """detectron2's ``WarmupParamScheduler``: a warmup stage, then the main schedule.
-
-    The warmup covers ``where`` in [0, length] and moves (by :func:`interpolate`) from
-    ``factor * main(0)`` to ``main(length)`` -- the main curve's value where warmup ends,
-    which is not 1.0 for a cosine -- or to ``main(0)`` when ``rescale`` is set, in which
-    case the main curve is squeezed into the rest of the run.
-    """
-
-    main: FractionSchedule
-    method: str
-    factor: float
-    length: float
-    rescale: bool = False
-
-    def __call__(self, where: float) -> float:
-        if where + WHERE_EPSILON <= self.length:
-            return self._warm(where)
-        return self.main(self._main_where(where))
-
-    @functools.cached_property
-    def _ends(self) -> tuple[float, float]:
-        """Where the warmup starts and ends (computed once: they are constants)."""
-        return self.factor * self.main(0.0), self.main(0.0) if self.rescale else self.main(self.length)
-
-    def _warm(self, where: Any) -> Any:
-        start, end = self._ends
-        return interpolate(self.method, start, end, where / self.length)
-
-    def _main_where(self, where: Any) -> Any:
-        if not self.rescale:
-            return where
-        rest = 1.0 - self.length
-        rest_start = (self.length + rest) - rest
-        return (where - rest_start) / rest
-
-    def curve(self, where: Any) -> Any:
-        import torch
-
-        def main_regime(i: int) -> bool:
-            return not float(where[i]) + WHERE_EPSILON <= self.length
-
-        n = bisect_right(range(len(where)), False, key=main_regime)  # ``where`` ascends
-        main = curve_of_fraction(self.main, self._main_where(where[n:]))
-        if n == 0:
-            return main
-        warm = torch.as_tensor(self._warm(where[:n]), dtype=where.dtype).expand(n)
-        return torch.cat((warm, main))
-
-
-@dataclass(frozen=True)
 class OverSteps:
     """An integer-step schedule from a fraction schedule over ``total`` steps.
 
@@ -154,12 +103,4 @@ class OverSteps:
         return self.schedule(min(step, self.total) / self.total)
 
     def curve(self, steps: Any) -> Any:
-        return curve_of_fraction(self.schedule, steps.clamp(max=self.total).div_(self.total))
-
-
-def curve_of_fraction(schedule: FractionSchedule, where: Any) -> Any:
-    """``schedule`` at a Tensor of fractions: its ``curve`` if it has one, else one call
-    per value."""
-    if hasattr(schedule, "curve"):
-        return schedule.curve(where)
-    return where.new_tensor([float(schedule(w)) for w in where.tolist()])
+        return curve_of(self.schedule, steps.clamp(max=self.total).div_(self.total))

@@ -1,0 +1,140 @@
+"""A schedule per param group: :class:`GroupedLR` steps one scheduler per set of groups
+that share a schedule, and schedules group keys other than the lr."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from schedreg.adapters.groups import GroupView, base_lrs, checked, group_value, initial_value, set_group_value
+from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
+from schedreg.errors import ConfigError
+from schedreg.schedules.core import Schedule
+
+
+class GroupedLR(LRScheduler):
+    """A scheduler per set of param groups sharing a schedule, stepped as one.
+
+    Args:
+        optimizer: the optimizer.
+        lane_key: which schedule a group follows (equal keys share a scheduler).
+        build_lane: builds the scheduler for a group's schedule over a :class:`GroupView`.
+        param_schedules: ``(key, group) -> schedule or None`` for group keys other than the
+            lr (``momentum``, ``betas[0]``, ``weight_decay``): ``value = initial * schedule``.
+        guards: the run's checks (:class:`~schedreg.adapters.guards.Guards`).
+
+    A group added to the optimizer later joins the scheduler of its schedule (or a new
+    one, brought to the current step) at the next ``step()``.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lane_key: Callable[[dict[str, Any]], Any],
+        build_lane: Callable[[dict[str, Any], Optimizer], LRScheduler],
+        param_schedules: Callable[[dict[str, Any]], dict[str, Schedule]],
+        guards: Guards | None = None,
+    ) -> None:
+        self.optimizer = optimizer
+        self.guards = guards or Guards()
+        self.lane_key = lane_key
+        self.build_lane = build_lane
+        self.param_schedules = param_schedules
+        self.last_epoch = 0
+        self._step_count = 1
+        partition: dict[Any, list[int]] = {}
+        for index, group in enumerate(optimizer.param_groups):
+            partition.setdefault(lane_key(group), []).append(index)
+        self.lanes = [self._new_lane(indices) for indices in partition.values()]
+        self._apply_param_schedules()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        track_optimizer_steps(optimizer)
+
+    @property
+    def base_lrs(self) -> list[float | torch.Tensor]:  # type: ignore[override]
+        return base_lrs(self.optimizer)
+
+    @property
+    def takes_metric(self) -> bool:
+        """Whether ``step`` wants a metric (some groups follow ``ReduceLROnPlateau``)."""
+        return any(getattr(scheduler, "takes_metric", False) for _, _, scheduler in self.lanes)
+
+    def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, LRScheduler]:
+        view = GroupView(self.optimizer, indices)
+        group = view.param_groups[0]
+        return (self.lane_key(group), view, self.build_lane(group, view))
+
+    def _adopt(self) -> None:
+        known = sum(len(view.indices) for _, view, _ in self.lanes)
+        for index in range(known, len(self.optimizer.param_groups)):
+            key = self.lane_key(self.optimizer.param_groups[index])
+            lane = next((lane for lane in self.lanes if lane[0] == key), None)
+            if lane is not None:
+                lane[1].indices.append(index)  # the lane picks it up at its next step
+            else:
+                self.lanes.append(self._new_lane([index]))
+                self.lanes[-1][2].seek(self.last_epoch)
+
+    def _apply_param_schedules(self) -> None:
+        for index, group in enumerate(self.optimizer.param_groups):
+            for key, schedule in self.param_schedules(group).items():
+                try:
+                    value = group_value(group, key)
+                except (KeyError, IndexError, TypeError):
+                    value = None
+                if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
+                    raise ConfigError(
+                        f"param_schedules.{key}: param group {index} ({group.get('name', 'unnamed')}) has no "
+                        f"numeric {key!r} to schedule (got {value!r}); its keys: "
+                        f"{', '.join(k for k in group if k != 'params')}"
+                    )
+                owner = f"param_schedules.{key}"
+                multiplier = checked(schedule(self.last_epoch), self.last_epoch, owner, "multiplier")
+                set_group_value(group, key, initial_value(group, key) * multiplier)
+
+    def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Advance every group's schedule by one step; a metric goes to plateau schedules only."""
+        if self._step_count == 1:
+            self.guards.check_order(self.optimizer)
+        self._adopt()
+        for _, _, scheduler in self.lanes:
+            if getattr(scheduler, "takes_metric", False):
+                scheduler.step(*args, **kwargs)
+            else:
+                scheduler.step()
+        self.last_epoch += 1
+        self._step_count += 1
+        self._apply_param_schedules()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self.guards.check_epochs(self.last_epoch)
+
+    def get_lr(self) -> list[float | torch.Tensor]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The step, and each scheduler's groups and state."""
+        lanes = [{"groups": list(view.indices), "state": s.state_dict()} for _, view, s in self.lanes]
+        return self.guards.stamp({"last_epoch": self.last_epoch, "lanes": lanes}, self.optimizer)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Rebuild the schedulers over the saved groups, load them, write every value."""
+        require(state_dict, ("last_epoch", "lanes"), type(self).__name__)
+        if self.guards.rescheduled(state_dict, self.optimizer):
+            self.last_epoch = int(state_dict["last_epoch"])
+            for _, _, scheduler in self.lanes:
+                scheduler.seek(self.last_epoch)
+            self._apply_param_schedules()
+            self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            return
+        saved = state_dict["lanes"]
+        check_saved_groups(self.optimizer, [i for lane in saved for i in lane["groups"]])
+        self.lanes = [self._new_lane(list(lane["groups"])) for lane in saved]
+        for (_, _, scheduler), lane in zip(self.lanes, saved, strict=True):
+            scheduler.load_state_dict(lane["state"])
+        self.last_epoch = int(state_dict["last_epoch"])
+        self._apply_param_schedules()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

@@ -1,0 +1,109 @@
+"""Param groups, as torch's schedulers see them: a view of some of an optimizer's groups,
+reading and writing one group key (``lr``, ``momentum``, ``betas[0]``), and the check that
+no lr written is negative or non-finite."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+
+from schedreg.errors import ConfigError
+
+
+class GroupView(Optimizer):
+    """Some of an optimizer's param groups, as an optimizer a torch scheduler can drive.
+
+    The groups are looked up in the parent on every access, so the view stays right after
+    ``optimizer.load_state_dict`` (which replaces the group dicts).
+    """
+
+    def __init__(self, parent: Optimizer, indices: Sequence[int]) -> None:
+        self.parent = parent
+        self.indices = list(indices)
+        self._opt_called = True  # the user steps the parent, never the view
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        return [self.parent.param_groups[i] for i in self.indices]
+
+    @property
+    def defaults(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.parent.defaults
+
+    @property
+    def state(self) -> Any:  # type: ignore[override]
+        return self.parent.state
+
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        raise RuntimeError("step the optimizer, not a GroupView of it")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "step"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+INDEXED_KEY = re.compile(r"(\w+)\[(\d+)\]")
+"""A param-group key that indexes a tuple, like ``betas[0]``."""
+
+
+def set_group_value(group: dict[str, Any], key: str, value: float | torch.Tensor) -> None:
+    """Write ``group[key]`` (``key`` may index a tuple: ``betas[0]``), in place for Tensors."""
+    indexed = "[" in key and INDEXED_KEY.fullmatch(key)
+    if indexed:
+        name, i = indexed[1], int(indexed[2])
+        values = list(group[name])
+        values[i] = value
+        group[name] = type(group[name])(values)
+    elif isinstance(group[key], torch.Tensor):
+        group[key].fill_(float(value))
+    else:
+        group[key] = value
+
+
+def group_value(group: dict[str, Any], key: str) -> Any:
+    """``group[key]``; ``key`` may index a tuple (``betas[0]``)."""
+    indexed = "[" in key and INDEXED_KEY.fullmatch(key)
+    return group[indexed[1]][int(indexed[2])] if indexed else group[key]
+
+
+def initial_value(group: dict[str, Any], key: str) -> float | torch.Tensor:
+    """``group[initial_<key>]``, recorded from the current value on first use (a Tensor is
+    copied, so writing the value in place never moves its base)."""
+    if f"initial_{key}" not in group:
+        value = group_value(group, key)
+        group[f"initial_{key}"] = value.clone() if isinstance(value, torch.Tensor) else value
+    return group[f"initial_{key}"]
+
+
+def base_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
+    """Each group's base lr, as torch keeps it (``initial_lr``)."""
+    return [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
+
+
+def with_lr_scale(group: dict[str, Any], lr: float) -> float:
+    """``lr`` times the group's ``lr_scale`` if it has one (timm's layer-wise lr decay)."""
+    return lr * group["lr_scale"] if "lr_scale" in group else lr
+
+
+def checked(value: float | torch.Tensor, step: int, owner: str, what: str = "lr multiplier") -> Any:
+    """``value``, if it is a finite number >= 0 (a Tensor on an accelerator is not read:
+    that would sync every step); else a ConfigError naming ``owner`` and ``step``."""
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "cpu":  # reading a device tensor would sync every step
+            return value
+        number = float(value)
+    else:
+        number = value
+    if not (0.0 <= number < math.inf):
+        raise ConfigError(
+            f"{owner} produced {what} {value!r} at step {step}; a learning rate must be finite "
+            "and >= 0 -- check the schedule's settings"
+        )
+    return value

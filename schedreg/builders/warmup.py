@@ -1,0 +1,57 @@
+"""The warmup a solver node asks for, joined onto a schedule: the one place that reads
+and checks ``warmup_iters``, ``warmup.method`` and ``warmup.factor``.
+
+The factory joins it onto whatever a builder returns (a schedule of the step, or a torch
+scheduler's lr); detectron2's builders join it onto their fraction-of-training schedules,
+anchored to the main curve. Both are one :class:`~schedreg.schedules.warmup.Warmup`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from schedreg.config.solver import SolverConfig
+from schedreg.errors import ConfigError
+from schedreg.schedules.core import Schedule
+from schedreg.schedules.warmup import Warmup
+
+
+def warmup_length(solver: SolverConfig) -> int:
+    """The warmup's length in steps (0: none), checked: it must end before training does,
+    and the exponential shape needs a factor > 0."""
+    if solver.warmup_method == "none" or solver.warmup_iters == 0:
+        return 0
+    if solver.warmup_iters >= solver.max_iter:
+        raise ConfigError(
+            f"{solver.path('warmup_iters')} must be smaller than {solver.path('max_iter')} "
+            f"({solver.max_iter}), got {solver.warmup_iters}"
+        )
+    if solver.warmup_method == "exponential" and solver.warmup_factor < sys.float_info.min:
+        raise ConfigError(
+            f"{solver.path('warmup_factor')} must be at least {sys.float_info.min} (the smallest normal "
+            f"float) when {solver.path('warmup_method')} is exponential, got {solver.warmup_factor}"
+        )
+    return solver.warmup_iters
+
+
+def joined(main: Any, solver: SolverConfig, *, anchored: bool = False, margin: float = 1.0) -> Schedule:
+    """``main`` with ``solver``'s warmup joined on (``main`` itself when there is none).
+
+    ``anchored`` joins detectron2's way, on ``main``'s fraction-of-training time
+    (``margin`` is then fvcore's tolerance); else the warmup multiplies ``main``.
+    """
+    length = warmup_length(solver)
+    if not length:
+        return main  # type: ignore[no-any-return]
+    if anchored:
+        return Warmup(
+            main,
+            solver.warmup_method,
+            solver.warmup_factor,
+            length / solver.max_iter,
+            anchored=True,
+            rescale=solver.rescale_interval,
+            margin=margin,
+        )
+    return Warmup(main, solver.warmup_method, solver.warmup_factor, length)
