@@ -17,6 +17,6 @@ def suggest(name: str, names: list[str], n: int = 3) -> list[str]:
     """Registered names close to ``name``: case-insensitive substring matches first."""
     lowered = name.lower()
     score = {c: difflib.SequenceMatcher(None, lowered, c.lower()).ratio() for c in names}
-    contains = sorted((c for c in names if lowered in c.lower()), key=score.get, reverse=True)
-    close = [c for c in sorted(names, key=score.get, reverse=True) if score[c] >= 0.6]
+    contains = sorted((c for c in names if lowered in c.lower()), key=score.__getitem__, reverse=True)
+    close = [c for c in sorted(names, key=score.__getitem__, reverse=True) if score[c] >= 0.6]
     return list(dict.fromkeys(contains + close))[:n]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any
+from typing import Any, Literal, overload
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapters.grouped import GroupedLR
+from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
@@ -98,6 +98,18 @@ def build_child(solver: SolverConfig, optimizer: Optimizer) -> LRScheduler:
     return build_from_solver(dataclasses.replace(solver, warmup_iters=0), optimizer, nested=True)
 
 
+@overload
+def build_from_solver(
+    solver: SolverConfig,
+    optimizer: Optimizer,
+    *,
+    nested: Literal[False] = False,
+    guards: Guards | None = None,
+) -> Lane: ...
+@overload
+def build_from_solver(
+    solver: SolverConfig, optimizer: Optimizer, *, nested: bool, guards: Guards | None = None
+) -> LRScheduler: ...
 def build_from_solver(
     solver: SolverConfig, optimizer: Optimizer, *, nested: bool = False, guards: Guards | None = None
 ) -> LRScheduler:
@@ -158,7 +170,7 @@ def lane_key(solver: SolverConfig, group: dict[str, Any]) -> tuple[Any, ...]:
     return schedule_identity(group_solver(solver, group))
 
 
-def build_lane(solver: SolverConfig, group: dict[str, Any], view: Optimizer) -> LRScheduler:
+def build_lane(solver: SolverConfig, group: dict[str, Any], view: Optimizer) -> Lane:
     """The scheduler of the groups in ``view``, which follow ``group``'s schedule."""
     return build_from_solver(group_solver(solver, group), view)
 

@@ -49,7 +49,8 @@ def _same_function(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
     if a == b:
         return True
     names = [(getattr(f, "__module__", None), getattr(f, "__qualname__", None)) for f in (a, b)]
-    return None not in names[0] and "<lambda>" not in names[0][1] and names[0] == names[1]
+    module, qualname = names[0]
+    return module is not None and qualname is not None and "<lambda>" not in qualname and names[0] == names[1]
 
 
 class Registry(Generic[F]):

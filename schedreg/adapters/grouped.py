@@ -12,8 +12,13 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapters.groups import GroupView, base_lrs, checked, group_value, initial_value, set_group_value
 from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
+from schedreg.adapters.multiplier import MultiplierLR
+from schedreg.adapters.wrapped import ScaledLR
 from schedreg.errors import ConfigError
 from schedreg.schedules.core import Schedule
+
+Lane = MultiplierLR | ScaledLR
+"""A lane's scheduler: one of schedreg's own, which can jump to a step (``seek``)."""
 
 
 class GroupedLR(LRScheduler):
@@ -35,7 +40,7 @@ class GroupedLR(LRScheduler):
         self,
         optimizer: Optimizer,
         lane_key: Callable[[dict[str, Any]], Any],
-        build_lane: Callable[[dict[str, Any], Optimizer], LRScheduler],
+        build_lane: Callable[[dict[str, Any], Optimizer], Lane],
         param_schedules: Callable[[dict[str, Any]], dict[str, Schedule]],
         guards: Guards | None = None,
     ) -> None:
@@ -63,7 +68,7 @@ class GroupedLR(LRScheduler):
         """Whether ``step`` wants a metric (some groups follow ``ReduceLROnPlateau``)."""
         return any(getattr(scheduler, "takes_metric", False) for _, _, scheduler in self.lanes)
 
-    def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, LRScheduler]:
+    def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, Lane]:
         view = GroupView(self.optimizer, indices)
         group = view.param_groups[0]
         return (self.lane_key(group), view, self.build_lane(group, view))

@@ -87,7 +87,7 @@ def base_lrs(optimizer: Optimizer) -> list[float | torch.Tensor]:
     return [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups]
 
 
-def with_lr_scale(group: dict[str, Any], lr: float) -> float:
+def with_lr_scale(group: dict[str, Any], lr: float | torch.Tensor) -> float | torch.Tensor:
     """``lr`` times the group's ``lr_scale`` if it has one (timm's layer-wise lr decay)."""
     return lr * group["lr_scale"] if "lr_scale" in group else lr
 

@@ -348,7 +348,7 @@ class TimmPlateauLR(LRScheduler):
         self.last_epoch = t
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
-    def get_lr(self) -> list[float]:
+    def get_lr(self) -> list[float | torch.Tensor]:
         return list(self._last_lr)
 
     def state_dict(self) -> dict[str, Any]:

@@ -9,12 +9,15 @@ anchored to the main curve. Both are one :class:`~schedreg.schedules.warmup.Warm
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
-from schedreg.schedules.core import Schedule
 from schedreg.schedules.warmup import Warmup
+
+M = TypeVar("M", bound=Callable[[Any], float])
+"""The main curve: a schedule of the step, or of detectron2's fraction of training."""
 
 
 def warmup_length(solver: SolverConfig) -> int:
@@ -35,7 +38,7 @@ def warmup_length(solver: SolverConfig) -> int:
     return solver.warmup_iters
 
 
-def joined(main: Any, solver: SolverConfig, *, anchored: bool = False, margin: float = 1.0) -> Schedule:
+def joined(main: M, solver: SolverConfig, *, anchored: bool = False, margin: float = 1.0) -> M | Warmup:
     """``main`` with ``solver``'s warmup joined on (``main`` itself when there is none).
 
     ``anchored`` joins detectron2's way, on ``main``'s fraction-of-training time
@@ -43,7 +46,7 @@ def joined(main: Any, solver: SolverConfig, *, anchored: bool = False, margin: f
     """
     length = warmup_length(solver)
     if not length:
-        return main  # type: ignore[no-any-return]
+        return main
     if anchored:
         return Warmup(
             main,

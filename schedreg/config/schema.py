@@ -1,30 +1,34 @@
-"""Hydra schemas of the solver node, so bad keys and types fail at composition.
+"""Hydra's schema of the solver node, made from :class:`~schedreg.config.solver.SolverConfig`,
+so bad keys and types fail at composition and no key is declared twice.
 
-Torch-free and Hydra-free at import: :func:`register_schemas` imports Hydra and stores
-the schemas in its ``ConfigStore`` under the private group ``schedreg/schema``. Each
-option in ``conf/solver/`` pulls its schema in with ``- /schedreg/schema/solver@_here_``.
-Defaults come from :class:`~schedreg.config.SolverConfig`, the one place they are set.
+Torch-free and Hydra-free at import: :func:`register_schemas` imports Hydra and stores the
+schema in its ``ConfigStore`` under the private group ``schedreg/schema``. Each option in
+``conf/solver/`` pulls it in with ``- /schedreg/schema/solver@_here_``.
+
+A key of :data:`~schedreg.config.solver.UNSET_BY_DEFAULT` is ``null`` here: unset, exactly
+as if a plain dict left it out. Durations are ``Any``: an int or a unit string (``"90ep"``),
+checked at build. ``warmup_method``/``warmup_factor`` are the nested ``warmup`` node that
+the ``solver/warmup`` options fill.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from typing import Any, Optional
 
-from schedreg.config.solver import CLIP_DEFAULTS, SolverConfig
+from schedreg.config.solver import (
+    CLIP_DEFAULTS,
+    DURATION_KEYS,
+    UNSET_BY_DEFAULT,
+    SolverConfig,
+)
 
-_D = SolverConfig()
+WARMUP_KEYS = {"warmup_method": "method", "warmup_factor": "factor"}
+"""Flat keys spelled as the ``warmup`` node under Hydra."""
+TYPES: dict[str, Any] = {"str": str, "float": float, "int": int, "bool": bool}
 
 
-@dataclass
-class WarmupSchema:
-    """``solver.warmup``: the warmup shape; its length is ``solver.warmup_iters``."""
-
-    method: Optional[str] = None  # noqa: UP045 (OmegaConf reads Optional; None: unset)
-    factor: Optional[float] = None  # noqa: UP045
-
-
-@dataclass
+@dataclasses.dataclass
 class ClipGradientsSchema:
     """``solver.clip_gradients``: detectron2's per-parameter gradient clipping."""
 
@@ -34,42 +38,64 @@ class ClipGradientsSchema:
     norm_type: float = CLIP_DEFAULTS["norm_type"]
 
 
-@dataclass
-class SolverSchema:
-    """``solver``: the schedule keys (detectron2's SOLVER names in lower case)."""
+def _hydra_type(field: dataclasses.Field[Any]) -> Any:
+    """The type OmegaConf checks a key against (it reads Optional, not ``X | None``)."""
+    text = str(field.type)
+    if field.name == "clip_gradients":
+        return ClipGradientsSchema
+    if field.name in DURATION_KEYS:
+        return Optional[list[Any]] if field.name == "steps" else Any  # noqa: UP045
+    if text.startswith(("Mapping", "tuple[GroupRule")):
+        return dict[str, Any]
+    base = TYPES[text.removesuffix(" | None")]
+    return Optional[base] if text.endswith("| None") or field.name in UNSET_BY_DEFAULT else base  # noqa: UP045
 
-    lr_scheduler_name: str = _D.lr_scheduler_name
-    base_lr: float = _D.base_lr
-    base_lr_end: Optional[float] = None  # noqa: UP045
-    # durations are Any: an int, or a unit string ("90ep", "500it", "10%"), checked at build
-    max_iter: Any = None
-    steps: Optional[list[Any]] = None  # noqa: UP045
-    gamma: Optional[float] = None  # noqa: UP045
-    num_decays: int = _D.num_decays
-    warmup_iters: Any = None
-    warmup: WarmupSchema = field(default_factory=WarmupSchema)
-    rescale_interval: bool = _D.rescale_interval
-    poly_lr_power: float = _D.poly_lr_power
-    poly_lr_constant_ending: float = _D.poly_lr_constant_ending
-    args: dict[str, Any] = field(default_factory=dict)
-    optimizer: str = _D.optimizer
-    optimizer_args: dict[str, Any] = field(default_factory=dict)
-    momentum: float = _D.momentum
-    nesterov: bool = _D.nesterov
-    weight_decay: float = _D.weight_decay
-    weight_decay_norm: Optional[float] = _D.weight_decay_norm  # noqa: UP045 (OmegaConf reads Optional)
-    weight_decay_bias: Optional[float] = _D.weight_decay_bias  # noqa: UP045
-    bias_lr_factor: float = _D.bias_lr_factor
-    clip_gradients: ClipGradientsSchema = field(default_factory=ClipGradientsSchema)
-    param_groups: dict[str, Any] = field(default_factory=dict)
-    param_schedules: dict[str, Any] = field(default_factory=dict)
-    lr_as_tensor: bool = _D.lr_as_tensor
-    on_resume_change: str = _D.on_resume_change
-    ims_per_batch: int = _D.ims_per_batch
-    reference_world_size: int = _D.reference_world_size
-    checkpoint_period: Any = _D.checkpoint_period
-    interval: Optional[str] = None  # noqa: UP045 (None: unset, "iter" unless args.t_in_epochs says)
-    iters_per_epoch: Optional[int] = None  # noqa: UP045
+
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.name in UNSET_BY_DEFAULT:
+        return dataclasses.field(default=None)
+    if field.name == "clip_gradients":
+        return dataclasses.field(default_factory=ClipGradientsSchema)
+    if field.default_factory is not dataclasses.MISSING or field.name == "param_groups":
+        return dataclasses.field(default_factory=dict)  # rules: a mapping by name under Hydra
+    return dataclasses.field(default=field.default)
+
+
+def solver_keys() -> list[dataclasses.Field[Any]]:
+    """The solver keys of :class:`SolverConfig`, in order (those with a doc)."""
+    return [f for f in dataclasses.fields(SolverConfig) if "doc" in f.metadata]
+
+
+WarmupSchema = dataclasses.make_dataclass(
+    "WarmupSchema",
+    [
+        (
+            name,
+            Optional[TYPES[str(SolverConfig.__dataclass_fields__[flat].type)]],  # noqa: UP045
+            dataclasses.field(default=None),
+        )
+        for flat, name in WARMUP_KEYS.items()
+    ],
+)
+WarmupSchema.__doc__ = "``solver.warmup``: the warmup's shape (its length is ``solver.warmup_iters``)."
+
+SolverSchema = dataclasses.make_dataclass(
+    "SolverSchema",
+    [(f.name, _hydra_type(f), _default(f)) for f in solver_keys() if f.name not in WARMUP_KEYS]
+    + [("warmup", WarmupSchema, dataclasses.field(default_factory=WarmupSchema))],
+)
+SolverSchema.__doc__ = "``solver``: detectron2's SOLVER keys in lower case, and schedreg's own."
+
+
+def markdown_table() -> str:
+    """The README's table of solver keys: each key, its default, and its doc."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for f in solver_keys():
+        name = f"warmup.{WARMUP_KEYS[f.name]}" if f.name in WARMUP_KEYS else f.name
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        unset = " (unset: the scheduler's)" if f.name in UNSET_BY_DEFAULT else ""
+        rows.append(f"| `{name}` | `{default!r}`{unset} | {f.metadata['doc']} |")
+    return "\n".join(rows)
 
 
 def register_schemas() -> None:

@@ -24,7 +24,7 @@ from schedreg.schedules.warmup import WARMUP_METHODS
 DETECTRON2_OTHER_KEYS = ("amp",)
 """detectron2 SOLVER keys schedreg does not use; accepted and kept as-is."""
 
-CLIP_DEFAULTS = {"enabled": False, "clip_type": "value", "clip_value": 1.0, "norm_type": 2.0}
+CLIP_DEFAULTS: dict[str, Any] = {"enabled": False, "clip_type": "value", "clip_value": 1.0, "norm_type": 2.0}
 """detectron2's ``SOLVER.CLIP_GRADIENTS`` defaults."""
 
 
@@ -49,44 +49,60 @@ class GroupRule:
     schedule: SolverConfig | None = None
 
 
+def key(default: Any, doc: str, *, factory: Callable[[], Any] | None = None) -> Any:
+    """A solver key's field: its default and its one-line doc (the README table's)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
 @dataclass(frozen=True)
 class SolverConfig:
-    """A validated solver node. Defaults are detectron2's ``_C.SOLVER`` defaults, except
-    ``warmup_iters``: 0 here, 1000 for detectron2's own schedules (a 1000-iteration warmup
-    on an epoch-stepped torch scheduler is a trap)."""
+    """A validated solver node: the one declaration of the solver keys, their types,
+    defaults and docs. Python validation reads it, Hydra's schema
+    (:mod:`schedreg.config.schema`) and the README's table are made from it.
 
-    lr_scheduler_name: str = "WarmupMultiStepLR"
-    base_lr: float = 0.001
-    base_lr_end: float = 0.0
-    max_iter: int = 40000
-    steps: tuple[int, ...] = (30000,)
-    gamma: float = 0.1
-    num_decays: int = 3
-    warmup_factor: float = 0.001
-    warmup_iters: int = 0
-    warmup_method: str = "linear"
-    rescale_interval: bool = False
-    poly_lr_power: float = 0.9
-    poly_lr_constant_ending: float = 0.0
-    args: Mapping[str, Any] = field(default_factory=dict)
-    optimizer: str = "SGD"
-    optimizer_args: Mapping[str, Any] = field(default_factory=dict)
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0001
-    weight_decay_norm: float | None = 0.0
-    weight_decay_bias: float | None = None
-    bias_lr_factor: float = 1.0
-    clip_gradients: Mapping[str, Any] = field(default_factory=lambda: dict(CLIP_DEFAULTS))
-    param_groups: tuple[GroupRule, ...] = ()
-    param_schedules: Mapping[str, SolverConfig] = field(default_factory=dict)
-    lr_as_tensor: bool = False
-    on_resume_change: str = "error"
-    ims_per_batch: int = 16
-    reference_world_size: int = 0
-    checkpoint_period: int = 5000
-    interval: str = "iter"
-    iters_per_epoch: int | None = None
+    Defaults are detectron2's ``_C.SOLVER`` defaults. A key in :data:`UNSET_BY_DEFAULT`
+    left out (or ``null``) is unset: the chosen scheduler's default replaces the value here
+    (detectron2's schedules warm up for 1000 iterations, transformers' from 0), and it
+    fills no torch or timm argument."""
+
+    lr_scheduler_name: str = key("WarmupMultiStepLR", "the registered schedule to build")
+    base_lr: float = key(0.001, "the optimizer's lr (each group's base lr)")
+    base_lr_end: float = key(0.0, "where a cosine ends; torch's eta_min, timm's lr_min")
+    max_iter: int = key(40000, "the run's length in steps; torch's T_max/total_iters, timm's t_initial")
+    steps: tuple[int, ...] = key((30000,), "milestones, in steps; torch's milestones, timm's decay_t")
+    gamma: float = key(0.1, "the factor per milestone; torch's gamma, timm's decay_rate")
+    num_decays: int = key(3, "WarmupStepWithFixedGammaLR's number of decays")
+    warmup_factor: float = key(0.001, "where warmup starts, times the lr (solver.warmup.factor)")
+    warmup_iters: int = key(0, "warmup's length in steps (1000 for detectron2's schedules)")
+    warmup_method: str = key("linear", "warmup's shape: none, constant, linear, exponential, cosine")
+    rescale_interval: bool = key(False, "detectron2's: squeeze the main curve into the steps after warmup")
+    poly_lr_power: float = key(0.9, "WarmupPolyLR's power")
+    poly_lr_constant_ending: float = key(0.0, "WarmupPolyLR's floor")
+    args: Mapping[str, Any] = key(None, "the scheduler's own arguments, by its names", factory=dict)
+    optimizer: str = key("SGD", "the torch.optim class build_optimizer makes")
+    optimizer_args: Mapping[str, Any] = key(None, "the optimizer's other arguments", factory=dict)
+    momentum: float = key(0.9, "SGD's momentum")
+    nesterov: bool = key(False, "SGD's nesterov")
+    weight_decay: float = key(0.0001, "weight decay")
+    weight_decay_norm: float | None = key(0.0, "weight decay of norm layers (null: weight_decay)")
+    weight_decay_bias: float | None = key(None, "weight decay of biases (null: weight_decay)")
+    bias_lr_factor: float = key(1.0, "biases train at base_lr times this")
+    clip_gradients: Mapping[str, Any] = key(
+        None, "detectron2's gradient clipping node", factory=lambda: dict(CLIP_DEFAULTS)
+    )
+    param_groups: tuple[GroupRule, ...] = key((), "rules: which parameters get which lr, decay, schedule")
+    param_schedules: Mapping[str, SolverConfig] = key(
+        None, "schedules of other group keys (momentum, betas[0], weight_decay)", factory=dict
+    )
+    lr_as_tensor: bool = key(False, "keep each group's lr a Tensor (compiled optimizers)")
+    on_resume_change: str = key("error", "a checkpoint of another schedule: error or reschedule")
+    ims_per_batch: int = key(16, "detectron2's global batch size")
+    reference_world_size: int = key(0, "the world size the schedule was written for (0: off)")
+    checkpoint_period: int = key(5000, "detectron2's checkpoint period, in steps")
+    interval: str = key("iter", "what plain durations count: iter or epoch")
+    iters_per_epoch: int | None = key(None, "iterations per epoch, to convert epochs exactly")
     other: Mapping[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"

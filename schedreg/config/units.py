@@ -56,8 +56,9 @@ class Units:
         if isinstance(value, bool):
             return value
         if isinstance(value, int):
-            converted = self.interval == "epoch" and self.iters_per_epoch
-            return value * self.iters_per_epoch if converted else value
+            if self.interval == "epoch" and self.iters_per_epoch:
+                return value * self.iters_per_epoch
+            return value
         if not isinstance(value, str):
             return value
         match = UNIT_STRING.fullmatch(value)

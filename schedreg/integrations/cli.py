@@ -36,6 +36,7 @@ def expand_sweeps(overrides: Sequence[str]) -> list[tuple[str, list[str]]]:
             key = override.get_key_element()
             choices.append([(f"{key}={value}", True) for value in override.sweep_string_iterator()])
         else:
+            assert override.input_line is not None  # the parser sets it (Hydra asserts the same)
             choices.append([(override.input_line, False)])
     return [
         (" ".join(o for o, swept in combo if swept), [o for o, _ in combo])
@@ -51,6 +52,7 @@ def compose(overrides: Sequence[str], config_dir: str | None, config_name: str) 
     from schedreg.config.schema import register_schemas
 
     register_schemas()
+    context: initialize_config_dir | initialize_config_module
     if config_dir:
         context = initialize_config_dir(str(Path(config_dir).resolve()), version_base="1.3")
     else:
@@ -86,7 +88,7 @@ def _stepped(solver: SolverConfig, count: int) -> dict[str, list[float]]:
     from schedreg.integrations.optimizers import OPTIMIZERS
     from schedreg.integrations.preview import stepped_lrs
 
-    groups = [{"name": "default", "lr": solver.base_lr}] + [
+    groups: list[dict[str, Any]] = [{"name": "default", "lr": solver.base_lr}] + [
         {"name": r.name, "lr": r.lr if r.lr is not None else solver.base_lr * (r.lr_factor or 1.0)}
         for r in solver.param_groups
     ]

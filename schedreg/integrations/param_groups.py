@@ -27,7 +27,8 @@ DEFAULT_GROUP = "default"
 
 
 def _subclasses(cls: type) -> set[type]:
-    return {cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))}
+    subs: list[type] = cls.__subclasses__()
+    return {cls, *(s for sub in subs for s in _subclasses(sub))}
 
 
 def norm_types() -> tuple[type[torch.nn.Module], ...]:

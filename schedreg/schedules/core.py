@@ -19,7 +19,7 @@ class Schedule(Protocol):
     of integer steps at once, for previews (:func:`curve_of`).
     """
 
-    def __call__(self, step: int) -> float: ...
+    def __call__(self, step: int, /) -> float: ...
 
 
 def curve_of(schedule: Any, times: Any) -> Any:

@@ -26,7 +26,7 @@ WHERE_EPSILON = 1e-6
 class FractionSchedule(Protocol):
     """A value as a function of ``where``, the fraction of training done, in [0, 1]."""
 
-    def __call__(self, where: float) -> float: ...
+    def __call__(self, where: float, /) -> float: ...
 
 
 @dataclass(frozen=True)

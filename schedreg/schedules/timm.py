@@ -28,7 +28,7 @@ class Cycles:
     cycle_decay: float = 1.0
     cycle_limit: int = 1
 
-    def locate(self, t: float) -> tuple[int, float, float] | None:
+    def locate(self, t: float) -> tuple[float, float, float] | None:
         """(the cycle ``t`` is in, the time into it, its length); None once every cycle,
         however many, is over (timm raises there: ``cycle_mul < 1`` sums to a finite time).
 
@@ -39,7 +39,7 @@ class Cycles:
             remaining = 1 - t / self.t_initial * (1 - self.cycle_mul)
             if remaining <= 0:
                 return None
-            i = math.floor(math.log(remaining, self.cycle_mul))
+            i: float = math.floor(math.log(remaining, self.cycle_mul))
             t_i = self.cycle_mul**i * self.t_initial
             t_curr = t - (1 - self.cycle_mul**i) / (1 - self.cycle_mul) * self.t_initial
         else:
