@@ -15,8 +15,9 @@ import importlib
 from typing import Any
 
 from schedreg import _moved
+from schedreg.config.parse import solver_config
 from schedreg.config.scaling import scale_to_world_size
-from schedreg.config.solver import SolverConfig, solver_config
+from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Registry, register_scheduler
 from schedreg.schedules.core import Schedule

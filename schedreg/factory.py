@@ -15,7 +15,8 @@ from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
 from schedreg.adapters.wrapped import ScaledLR
 from schedreg.builders.warmup import joined, warmup_length
-from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity, solver_config
+from schedreg.config.parse import solver_config
+from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules.core import Constant, LrSchedule, Schedule

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import threading
 import warnings
@@ -143,7 +142,8 @@ def load_plugins(registry: Registry[Any], group: str) -> None:
     """
     from importlib.metadata import entry_points
 
-    for point in entry_points(group=group):
+    points = entry_points(group=group)
+    for point in sorted(points, key=lambda p: getattr(p.dist, "name", None) != "schedreg"):  # ours first
         try:
             loaded = point.load()
         except Exception as exc:  # a broken plug-in must not take the built-ins down with it
@@ -155,16 +155,14 @@ def load_plugins(registry: Registry[Any], group: str) -> None:
             registry.register(point.name)(loaded)
 
 
-def _load_schedulers() -> None:
-    importlib.import_module("schedreg.builders.builtin")
-    load_plugins(SCHEDULERS, "schedreg.schedulers")
-
-
-SCHEDULERS: Registry[Callable[..., Any]] = Registry("scheduler", load=_load_schedulers)
+SCHEDULERS: Registry[Callable[..., Any]] = Registry(
+    "scheduler", load=lambda: load_plugins(SCHEDULERS, "schedreg.schedulers")
+)
 """Scheduler builders: ``fn(solver) -> Schedule`` for a pure schedule, or
 ``fn(solver, optimizer) -> LRScheduler | Schedule`` for one that needs the optimizer.
 
-The built-in ones (which import torch) and those of installed plug-ins (entry-point group
-``schedreg.schedulers``) are registered at the first lookup."""
+Filled at the first lookup from the entry-point group ``schedreg.schedulers``: schedreg's
+own builders are its first plug-in (``schedreg.builders.builtin``, declared in its
+``pyproject.toml``), loaded before any other package's, so the registry imports no builder."""
 
 register_scheduler = SCHEDULERS.register

@@ -21,8 +21,9 @@ import torch.optim.lr_scheduler as torch_schedulers
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from schedreg.config.parse import solver_config
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
-from schedreg.config.solver import SolverConfig, solver_config
+from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS
 

@@ -14,7 +14,8 @@ import dataclasses
 import itertools
 from typing import Any
 
-from schedreg.config.solver import SolverConfig, solver_config
+from schedreg.config.parse import solver_config
+from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 
 

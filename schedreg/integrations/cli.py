@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from schedreg.config.solver import SolverConfig, solver_config
+from schedreg.config.parse import solver_config
+from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from schedreg.config.solver import solver_config
+from schedreg.config.parse import solver_config
 from schedreg.config.units import Units
 from schedreg.factory import build_lr_scheduler
 from schedreg.integrations.optimizers import build_optimizer

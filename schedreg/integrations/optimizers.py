@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 
+from schedreg.config.parse import solver_config
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
-from schedreg.config.solver import SolverConfig, solver_config
+from schedreg.config.solver import SolverConfig
 from schedreg.integrations.param_groups import build_param_groups
 from schedreg.registry import Registry
 

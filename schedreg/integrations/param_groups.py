@@ -20,7 +20,8 @@ from typing import Any
 import torch
 from torch.nn.modules import batchnorm, normalization
 
-from schedreg.config.solver import GroupRule, solver_config
+from schedreg.config.parse import solver_config
+from schedreg.config.solver import GroupRule
 from schedreg.errors import ConfigError
 
 DEFAULT_GROUP = "default"

@@ -17,7 +17,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
-from schedreg.config.solver import solver_config
+from schedreg.config.parse import solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
 from schedreg.schedules.core import curve_of
