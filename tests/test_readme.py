@@ -81,3 +81,23 @@ def test_timm_yaml_builds_timms_cosine_with_its_cycles():
 def test_units_yaml_resolves_to_the_iterations_in_its_comments():
     solver = schedreg.solver_config(yaml.safe_load(block(YAML, "interval: epoch")))
     assert (solver.max_iter, solver.steps, solver.warmup_iters) == (45000, (15000, 36000), 500)
+
+
+def test_the_solver_keys_table_is_made_from_the_one_declaration():
+    from schedreg.config.schema import markdown_table
+
+    assert markdown_table() in README
+
+
+def test_the_architecture_section_names_every_folder_and_module():
+    root = Path(__file__).resolve().parents[1] / "schedreg"
+    section = README[README.index("## Architecture") :]
+    section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
+    for folder in (p for p in root.iterdir() if (p / "__init__.py").exists()):
+        assert f"{folder.name}/" in section, folder.name
+        for module in folder.glob("*.py"):
+            if module.stem != "__init__":
+                assert f"`{module.stem}`" in section or f"{module.name}" in section, module
+    for module in root.glob("*.py"):
+        if module.stem != "__init__":
+            assert module.name in section, module.name
