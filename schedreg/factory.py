@@ -96,7 +96,8 @@ def build_child(solver: SolverConfig, optimizer: Optimizer) -> LRScheduler:
             f"{solver.path('warmup_iters')} must be 0 in a nested scheduler, got "
             f"{solver.warmup_iters}: warmup applies to the whole schedule, set it on the outer solver"
         )
-    return build_from_solver(dataclasses.replace(solver, warmup_iters=0), optimizer, nested=True)
+    no_warmup = dataclasses.replace(solver, warmup_iters=0, explicit=solver.explicit | {"warmup_iters"})
+    return build_from_solver(no_warmup, optimizer, nested=True)
 
 
 @overload

@@ -66,7 +66,7 @@ def _canonical(name: str) -> str | None:
     seen = set()
     while name in MOVED and name not in seen:  # an old path loads (and forwards to) the new one
         seen.add(name)
-        name = MOVED[name]
+        name = MOVED[name][0]
     return name if name in MODULE_FILES else None
 
 
@@ -373,7 +373,7 @@ def test_schedreg_modules_use_no_deprecated_old_path():
     """Inside the package, every import names a module's new home, never a MOVED alias."""
     old = [edge for edge in EDGES if any(_within(edge.raw, path) for path in MOVED)]
     assert not old, "imports of deprecated paths:\n" + "\n".join(
-        f"    {edge.source} -> {edge.raw} (now {MOVED[edge.raw]})  ({edge.where()})" for edge in old
+        f"    {edge.source} -> {edge.raw} (now {MOVED[edge.raw][0]})  ({edge.where()})" for edge in old
     )
 
 
@@ -401,7 +401,7 @@ def test_moved_lists_old_paths():
     assert MOVED, "schedreg._moved.MOVED is empty"
 
 
-@pytest.mark.parametrize("old, new", sorted(MOVED.items()))
+@pytest.mark.parametrize("old, new", sorted((old, homes[0]) for old, homes in MOVED.items()))
 def test_an_old_module_path_imports_warns_with_the_new_path_and_forwards(old, new, monkeypatch):
     import schedreg  # installs the finder
 

@@ -61,7 +61,7 @@ def test_the_menu_has_the_promised_options():
         "plateau",
     }
     assert promised <= set(SOLVERS)
-    assert WARMUPS == ["constant", "cosine", "exponential", "from_zero", "linear", "none", "timm"]
+    assert WARMUPS == ["constant", "cosine", "exponential", "from_zero", "linear", "none", "own"]
 
 
 @pytest.mark.parametrize("option", SOLVERS)
@@ -77,10 +77,10 @@ def test_every_warmup_option_composes_with_any_solver(solver, warmup):
     cfg = composed(
         f"solver={solver}", f"solver/warmup={warmup}", "solver.max_iter=200", "solver.warmup_iters=20"
     )
-    assert cfg.solver.warmup.method == {"from_zero": "linear", "timm": "linear"}.get(warmup, warmup)
+    assert cfg.solver.warmup.method == {"from_zero": "linear", "own": None}.get(warmup, warmup)
     lrs = run(cfg, 25)
     factor = cfg.solver.warmup.factor
-    if factor is None:  # the timm option: the scheduler's own start, detectron2's 0.001 for these two
+    if factor is None:  # the own option: the scheduler's own start, detectron2's 0.001 for these two
         factor = 0.001
     expected_start = cfg.solver.base_lr * (1.0 if warmup == "none" else factor)
     assert lrs[0] == pytest.approx(expected_start, rel=1e-12)

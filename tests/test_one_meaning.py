@@ -183,6 +183,7 @@ def shape(method: str, start: float, end: float, alpha: float) -> float:
 def test_every_warmup_option_is_applied_to_every_solver_option_or_refused_naming_both(solver, warmup):
     cfg = composed(solver, warmup)
     name, method, factor = cfg.solver.lr_scheduler_name, cfg.solver.warmup.method, cfg.solver.warmup.factor
+    method = method or "linear"  # the own option: every scheduler's own shape here is linear
     kind, lrs = outcome(cfg)
     if name in OWN and method != "none" and factor not in (None, 0.0):
         assert kind == "refused", f"{solver} should refuse a warmup from {factor} x lr"

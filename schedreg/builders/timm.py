@@ -160,9 +160,14 @@ def _warmup(solver: SolverConfig, owner: str) -> dict[str, Any]:
             f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}={factor!r}: {owner} "
             f"warms up linearly from {solver.path('args')}.warmup_lr_init (an absolute lr), so "
             f"{solver.path('warmup_method')} must be linear or none and {solver.path('warmup_factor')} unset "
-            "(or 0): choose solver/warmup=timm, from_zero or none"
+            "(or 0): choose solver/warmup=own, from_zero or none"
         )
     if method == "none":
+        if solver.args.get("warmup_t", 0) != 0:
+            raise ConfigError(
+                f"{solver.path('warmup_method')}='none' contradicts {solver.path('args')}.warmup_t="
+                f"{solver.args['warmup_t']!r}; keep one of them"
+            )
         return {"warmup_t": 0}
     if not chosen_factor:
         return {}
@@ -188,6 +193,12 @@ def _check(args: dict[str, Any], path: str) -> None:
     for key in (*at_least_zero, "power", "patience_t", "cooldown_t"):
         if key in args:
             require(args[key] >= 0, key, ">= 0")
+    if "t_initial" in args and not args["warmup_prefix"] and args["warmup_t"] >= args["t_initial"]:
+        raise ConfigError(
+            f"{path}.warmup_t ({args['warmup_t']}, or the solver's warmup_iters) must be below "
+            f"{path}.t_initial ({args['t_initial']}) unless {path}.warmup_prefix is true: the decay "
+            "would be over before warmup ends"
+        )
     if "lb" in args and not args["lb"] < args["ub"]:
         raise ConfigError(f"{path}.lb must be below {path}.ub, got lb={args['lb']} ub={args['ub']}")
     if "decay_t" in args:

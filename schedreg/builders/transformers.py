@@ -169,17 +169,19 @@ def _wsd_warmup(solver: SolverConfig, args: dict[str, Any]) -> dict[str, Any]:
         f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}={solver.warmup_factor!r}"
     )
     floor = args.get("min_lr_ratio", 0.0)
-    if method not in ("linear", "cosine", "none"):
+    if method == "none" or solver.warmup_iters == 0:
+        return {}  # no warmup: nothing to reconcile
+    if method not in ("linear", "cosine"):
         raise ConfigError(
             f"{warmup}: warmup_stable_decay warms up with {path}.warmup_type (linear, cosine or 1-sqrt) "
-            f"only; choose solver/warmup=from_zero or none (and set {path}.warmup_type)"
+            f"only; choose solver/warmup=own or none (and set {path}.warmup_type)"
         )
-    if "warmup_factor" in solver.explicit and method != "none" and solver.warmup_factor != floor:
+    if "warmup_factor" in solver.explicit and solver.warmup_factor != floor:
         raise ConfigError(
             f"{warmup}: warmup_stable_decay warms up from {path}.min_lr_ratio ({floor}), so the warmup "
-            f"factor must be {floor}; choose solver/warmup=from_zero or set {path}.min_lr_ratio"
+            f"factor must be unset or {floor}; choose solver/warmup=own (its own start)"
         )
-    if "warmup_method" not in solver.explicit or method == "none":
+    if "warmup_method" not in solver.explicit:
         return {}
     if args.get("warmup_type", method) != method:
         raise ConfigError(

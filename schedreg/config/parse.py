@@ -11,6 +11,7 @@ problem is a :class:`~schedreg.errors.ConfigError` that names the key as the use
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -55,7 +56,7 @@ def _flatten_warmup(
         key = f"warmup_{sub}"
         if value is None:
             continue  # unset
-        if any(str(k).lower() == key for k in flat):
+        if any(str(k).lower() == key and v is not None for k, v in flat.items()):
             raise ConfigError(f"{path('warmup')}.{sub} and {path(key)} both set the same thing; keep one")
         flat[key], spelled[key] = value, f"warmup.{sub}"
     return flat, spelled
@@ -187,6 +188,8 @@ def _param_schedules(solver: SolverConfig, raw: Any) -> dict[str, SolverConfig]:
     )
     out = {}
     for key, node in _entries(path, raw, "schedules"):
+        if node is None:
+            continue  # null: no schedule for this key
         if key == "lr":
             raise ConfigError(f"{path}.lr: the lr's schedule is the solver's own; set it there")
         reserved = key.startswith("initial_") or key in ("params", "name")
@@ -243,8 +246,8 @@ def solver_config(
             values[key] = checks[key](value)
         elif key in ("param_groups", "param_schedules"):
             nested[key] = value
-        elif key in DETECTRON2_OTHER_KEYS or upper:
-            # yacs already checked a detectron2 CfgNode's keys against its project's defaults.
+        elif key in DETECTRON2_OTHER_KEYS or (upper and not _misspelled(key)):
+            # an upper-case node is a detectron2 project's SOLVER: its own keys are kept as-is
             other[key] = value
         else:
             allowed = [*SCHEDULE_KEYS, *OPTIMIZER_KEYS, *RUN_KEYS]
@@ -266,6 +269,13 @@ def solver_config(
             solver, param_schedules=schedules, explicit=solver.explicit | {"param_schedules"}
         )
     return solver
+
+
+def _misspelled(key: str) -> bool:
+    """Whether ``key``, unknown, is one letter or so from a key schedreg reads
+    (``MAX_ITERS``, ``WARMUP_ITER``): a typo, not another project's own key."""
+    known = [*SCHEDULE_KEYS, *OPTIMIZER_KEYS, *RUN_KEYS]
+    return any(difflib.SequenceMatcher(None, key, k).ratio() >= 0.85 for k in known)
 
 
 def _in_steps(
