@@ -23,6 +23,7 @@ from schedreg.registry import SCHEDULERS, Registry, register_scheduler
 from schedreg.schedules.core import Schedule
 
 _moved.install()
+SCHEDULERS.preload("schedreg.builders.builtin")  # the built-in builders, at the first lookup
 
 _TORCH_LAYER = {
     "build_lr_scheduler": "schedreg.factory",

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 from typing import Any, Literal, overload
 
+import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
@@ -74,14 +75,8 @@ def resolve(solver: SolverConfig) -> tuple[Entry[Any], SolverConfig]:
     return entry, solver.with_defaults(entry.defaults)
 
 
-def _call(entry: Entry[Any], solver: SolverConfig, optimizer: Optimizer | None) -> Any:
+def _call(entry: Entry[Any], solver: SolverConfig, optimizer: Optimizer) -> Any:
     """The entry's builder, given what it takes (see :attr:`Entry.takes`)."""
-    if optimizer is None and "optimizer" in entry.takes:
-        raise ConfigError(
-            f"{solver.path('lr_scheduler_name')}: {solver.lr_scheduler_name} drives the lr only; a schedule "
-            "of another param-group key needs a schedule that is a function of the step "
-            "(detectron2's Warmup* schedules, Interpolate, or your own)"
-        )
     args = (solver, optimizer) if "optimizer" in entry.takes else (solver,)
     if "build_child" in entry.takes:
         return entry.builder(*args, build_child=build_child)
@@ -151,7 +146,7 @@ def build_from_solver(
 def build_schedule(solver: SolverConfig) -> Schedule:
     """The pure schedule (with warmup) ``solver`` names; for group keys other than the lr."""
     entry, solver = resolve(solver)
-    built = _call(entry, solver, None)
+    built = entry.builder(solver, unit_optimizer()) if "optimizer" in entry.takes else entry.builder(solver)
     if isinstance(built, (LRScheduler, LrSchedule)) or not callable(built):
         raise ConfigError(
             f"{solver.path('lr_scheduler_name')}: {solver.lr_scheduler_name} drives the lr only; a schedule "
@@ -159,6 +154,13 @@ def build_schedule(solver: SolverConfig) -> Schedule:
             "(detectron2's Warmup* schedules, Interpolate, or your own)"
         )
     return built if entry.own_warmup else joined(built, solver)  # type: ignore[no-any-return]
+
+
+def unit_optimizer() -> Optimizer:
+    """What a builder that takes an optimizer gets for the schedule of a param-group key
+    other than the lr: an optimizer whose lr is 1, so that what the builder reads relative to
+    the lr (transformers' ``lr_end``, ``min_lr``) is a multiplier."""
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
 
 
 def group_solver(solver: SolverConfig, group: dict[str, Any]) -> SolverConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import threading
 import warnings
@@ -39,7 +40,8 @@ def takes(builder: Callable[..., Any]) -> tuple[str, ...]:
     """What ``builder`` takes after the solver node (see :attr:`Entry.takes`)."""
     params = list(inspect.signature(builder).parameters.values())
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    out = ("optimizer",) if len(positional) > 1 else ()
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
+    out = ("optimizer",) if len(positional) > 1 or variadic else ()
     return out + (("build_child",) if any(p.name == "build_child" for p in params) else ())
 
 
@@ -63,15 +65,24 @@ class Registry(Generic[F]):
     """
 
     def __init__(self, kind: str, load: Callable[[], object] | None = None) -> None:
-        """``load`` (e.g. importing the built-in builders) runs once, at the first lookup."""
+        """``load`` (e.g. loading plug-ins) runs once, at the first lookup."""
         self.kind = kind
         self._entries: dict[str, Entry[F]] = {}
         self._lock = threading.RLock()
         self._load = load
+        self._modules: list[str] = []
+
+    def preload(self, module: str) -> None:
+        """Import ``module`` (which registers builders) at the first lookup, before ``load``:
+        how the package wires its built-in builders in without this module importing them."""
+        self._modules.append(module)
 
     def _loaded(self) -> dict[str, Entry[F]]:
-        if self._load is not None:
+        if self._load is not None or self._modules:
             with self._lock:
+                modules, self._modules = self._modules, []
+                for module in modules:
+                    importlib.import_module(module)
                 load, self._load = self._load, None
                 if load is not None:
                     load()
@@ -142,8 +153,7 @@ def load_plugins(registry: Registry[Any], group: str) -> None:
     """
     from importlib.metadata import entry_points
 
-    points = entry_points(group=group)
-    for point in sorted(points, key=lambda p: getattr(p.dist, "name", None) != "schedreg"):  # ours first
+    for point in entry_points(group=group):
         try:
             loaded = point.load()
         except Exception as exc:  # a broken plug-in must not take the built-ins down with it
@@ -161,8 +171,8 @@ SCHEDULERS: Registry[Callable[..., Any]] = Registry(
 """Scheduler builders: ``fn(solver) -> Schedule`` for a pure schedule, or
 ``fn(solver, optimizer) -> LRScheduler | Schedule`` for one that needs the optimizer.
 
-Filled at the first lookup from the entry-point group ``schedreg.schedulers``: schedreg's
-own builders are its first plug-in (``schedreg.builders.builtin``, declared in its
-``pyproject.toml``), loaded before any other package's, so the registry imports no builder."""
+Filled at the first lookup: schedreg's own builders first (``import schedreg`` preloads
+``schedreg.builders.builtin``), then installed plug-ins (entry-point group
+``schedreg.schedulers``). This module imports no builder."""
 
 register_scheduler = SCHEDULERS.register

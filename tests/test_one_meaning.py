@@ -142,14 +142,14 @@ SOLVERS = sorted(p.stem for p in (ROOT / "conf/solver").glob("*.yaml"))
 WARMUPS = sorted(p.stem for p in (ROOT / "conf/solver/warmup").glob("*.yaml"))
 ANCHORED = {"WarmupMultiStepLR", "WarmupCosineLR", "WarmupStepWithFixedGammaLR"}
 """detectron2's schedules: the warmup ends on the main curve."""
-OWN = {"warmup_stable_decay"} | {n for n in SCHEDULERS if n.endswith("LRScheduler")}
-"""Peers whose warmup is their own formula: linear (or transformers' shapes) from 0 (or
-timm's ``warmup_lr_init``); a start relative to the lr has no equivalent there."""
+OWN = {n for n in SCHEDULERS if n.endswith("LRScheduler")}
+"""timm's: a linear warmup of its own (to the base lr, not times the schedule), from
+``warmup_lr_init`` or ``warmup_factor`` x lr; other shapes have no timm equivalent."""
 WARMS_TO_DECAY = {"TanhLRScheduler"}
 """timm's tanh (without ``warmup_prefix``) warms up to the decay's value where warmup ends."""
 PREFIXED = {"StepLRScheduler", "MultiStepLRScheduler"}
 """timm's step schedules default to ``warmup_prefix``: the decay starts counting after warmup."""
-TRANSFORMERS = {"linear", "cosine", "cosine_with_min_lr", "inverse_sqrt"}
+TRANSFORMERS = {"linear", "cosine", "cosine_with_min_lr", "inverse_sqrt", "warmup_stable_decay"}
 """transformers' names among the options: their default warmup starts from 0."""
 LENGTH, MAX_ITER = 20, 200
 
@@ -185,16 +185,16 @@ def test_every_warmup_option_is_applied_to_every_solver_option_or_refused_naming
     name, method, factor = cfg.solver.lr_scheduler_name, cfg.solver.warmup.method, cfg.solver.warmup.factor
     method = method or "linear"  # the own option: every scheduler's own shape here is linear
     kind, lrs = outcome(cfg)
-    if name in OWN and method != "none" and factor not in (None, 0.0):
-        assert kind == "refused", f"{solver} should refuse a warmup from {factor} x lr"
+    if name in OWN and method not in ("linear", "none"):
+        assert kind == "refused", f"{solver} should refuse a {method} warmup"
         assert name.lower() in lrs and "warmup" in lrs
         return
     assert kind == "lrs", lrs
     if method == "none":  # no warmup: the same as the solver with its warmup length set to 0
         assert lrs == composed_outcome(solver, warmup, "solver.warmup_iters=0")[1]
         return
-    # the schedule the warmup joins: the same length, a warmup that multiplies by 1 (the own
-    # warmups of timm and warmup_stable_decay replace the start of the run instead)
+    # the schedule the warmup joins: the same length, a warmup that multiplies by 1 (timm's
+    # own warmup replaces the start of the run instead)
     reference = ("none",) if name in OWN else ("constant", "solver.warmup.factor=1.0")
     _, main = composed_outcome(solver, *reference)
     if factor is None:  # the scheduler's own start: timm's warmup_lr_init (0 here), else its default
@@ -202,7 +202,8 @@ def test_every_warmup_option_is_applied_to_every_solver_option_or_refused_naming
     for t in range(LENGTH):
         alpha = t / LENGTH
         if name in OWN:
-            expected = shape(method, 0.0, lrs[LENGTH] if name in WARMS_TO_DECAY else BASE_LR, alpha)
+            end = lrs[LENGTH] if name in WARMS_TO_DECAY else BASE_LR
+            expected = shape(method, factor * BASE_LR, end, alpha)
         elif name in ANCHORED:
             _, plain = composed_outcome(solver, "none")
             expected = shape(method, factor * plain[0], plain[LENGTH], alpha)

@@ -218,13 +218,19 @@ def test_a_groups_lr_scale_multiplies_its_lr_as_in_timm():
             {"max_iter": 50, "warmup_iters": 5, "warmup_method": "cosine"},
             "warms up linearly from solver.args",
         ),
-        ({"max_iter": 50, "warmup_factor": 0.1}, "solver.warmup_factor unset"),
     ],
 )
 def test_bad_timm_arguments_are_config_errors_naming_the_key(solver, message):
     with pytest.raises(ConfigError) as info:
         run("CosineLRScheduler", 2, **solver)
     assert message in str(info.value)
+
+
+def test_a_chosen_warmup_factor_starts_timms_warmup_at_that_fraction_of_each_groups_lr():
+    """It was refused before schedreg 0.2; now it is applied, in timm's arithmetic."""
+    got = run("CosineLRScheduler", 5, max_iter=50, warmup_iters=5, warmup_factor=0.1)
+    expected = [tuple(0.1 * b + t * ((b - 0.1 * b) / 5) for b in BASES) for t in range(5)]
+    assert got == expected
 
 
 @pytest.mark.parametrize(

@@ -109,25 +109,21 @@ def test_wsd_takes_its_own_min_lr_ratio_and_warms_up_from_it():
     assert warm == pytest.approx([BASE_LR * (i / 10 * 0.9 + 0.1) for i in range(10)], rel=1e-12)
     cosine = lrs(
         composed(
-            "solver=wsd", "solver.max_iter=100", "solver.warmup_iters=10", "+solver.args.warmup_type=cosine"
+            "solver=wsd", "solver.max_iter=100", "solver.warmup_iters=10", "solver.args.warmup_type=cosine"
         ),
         10,
     )
     assert cosine == pytest.approx(
         [BASE_LR * 0.5 * (1 - math.cos(math.pi * i / 10)) for i in range(10)], abs=1e-15
     )
-    with pytest.raises(
-        ConfigError, match=r"warmup_stable_decay warms up from solver\.args\.min_lr_ratio \(0\.1\)"
-    ):
-        lrs(
-            composed(
-                "solver=wsd",
-                "solver/warmup=from_zero",
-                "solver.warmup_iters=10",
-                "solver.args.min_lr_ratio=0.1",
-            ),
-            1,
-        )
+    chosen = composed(
+        "solver=wsd",
+        "solver/warmup=from_zero",
+        "solver.max_iter=100",
+        "solver.warmup_iters=10",
+        "solver.args.min_lr_ratio=0.1",
+    )  # a warmup from 0, not from min_lr_ratio: joined on, as on every schedule
+    assert lrs(chosen, 10) == pytest.approx([BASE_LR * i / 10 for i in range(10)], rel=1e-12)
 
 
 def test_null_beside_a_value_is_no_second_value():
@@ -179,3 +175,46 @@ def test_the_old_fractional_warmup_name_builds_detectron2s_anchored_warmup():
         from schedreg.fractional import Warmup  # type: ignore[import-not-found]
     warmed = Warmup(Cosine(1.0, 0.0), "linear", 0.001, 0.1)
     assert warmed(0.0) == 0.001 and warmed(0.1 - 2e-6) == pytest.approx(Cosine(1.0, 0.0)(0.1), rel=1e-4)
+
+
+def test_a_builder_that_takes_the_optimizer_still_schedules_another_group_key():
+    """schedreg 0.1's documented builder signature, ``(solver, optimizer)``, in param_schedules:
+    it gets an optimizer whose lr is 1, so what it reads relative to the lr is a multiplier."""
+    cfg = {"lr_scheduler_name": "WarmupCosineLR", "max_iter": 100, "warmup_iters": 0}
+    momentum = {"lr_scheduler_name": "polynomial", "args": {"lr_end": 0.5}}
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=BASE_LR, momentum=0.9)
+    scheduler = schedreg.build_lr_scheduler(
+        {"solver": {**cfg, "param_schedules": {"momentum": momentum}}}, optimizer
+    )
+    for _ in range(100):
+        optimizer.step()
+        scheduler.step()
+    assert optimizer.param_groups[0]["momentum"] == pytest.approx(0.9 * 0.5, rel=1e-12)
+
+
+def test_a_detectron2_node_with_every_key_warms_timm_up_from_its_factor():
+    """A yacs CfgNode carries WARMUP_FACTOR (0.001) whether or not it was chosen: timm's
+    warmup then starts at that fraction of the lr, in timm's arithmetic."""
+    from yacs.config import CfgNode
+
+    node = {"LR_SCHEDULER_NAME": "CosineLRScheduler", "MAX_ITER": 100, "WARMUP_ITERS": 10}
+    node.update({"WARMUP_FACTOR": 0.001, "WARMUP_METHOD": "linear", "STEPS": (30000,), "GAMMA": 0.1})
+    start = 0.001 * BASE_LR
+    expected = [start + i * ((BASE_LR - start) / 10) for i in range(10)]
+    assert lrs(CfgNode({"SOLVER": node}), 10) == expected
+    with_init = CfgNode({"SOLVER": {**node, "ARGS": {"warmup_lr_init": 1e-6}}})
+    assert lrs(with_init, 2)[0] == 1e-6  # timm's own argument wins over the solver key
+
+
+@pytest.mark.parametrize(("method", "factor"), [("constant", 0.1), ("exponential", 0.001), ("linear", 0.001)])
+def test_wsd_takes_any_warmup_joined_on_like_every_schedule(method, factor):
+    cfg = {"lr_scheduler_name": "warmup_stable_decay", "max_iter": 100, "warmup_iters": 10}
+    cfg.update(warmup_method=method, warmup_factor=factor, args={"num_decay_steps": 10})
+    ramp = {
+        "constant": lambda a: factor,
+        "exponential": lambda a: factor ** (1 - a),
+        "linear": lambda a: factor * (1 - a) + a,
+    }[method]
+    assert lrs({"solver": cfg}, 12) == pytest.approx(
+        [BASE_LR * ramp(i / 10) for i in range(10)] + [BASE_LR, BASE_LR], rel=1e-12
+    )

@@ -1,5 +1,4 @@
-"""schedreg's own builders, as the plug-in its ``pyproject.toml`` declares in the entry-point
-group ``schedreg.schedulers``: importing this registers them (the registry does, at its first
-lookup, before any other package's plug-ins)."""
+"""schedreg's own builders: importing this registers them (``import schedreg`` has the
+registry do it at its first lookup, before any installed plug-in's)."""
 
 from schedreg.builders import detectron2, shapes, timm, torch_builtins, transformers  # noqa: F401

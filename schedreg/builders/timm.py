@@ -135,11 +135,13 @@ def _arguments(solver: SolverConfig) -> dict[str, Any]:
     }
     if "decay_t" in derived:
         derived["decay_t"] = list(derived["decay_t"])
-    derived.update(_warmup(solver, owner))
+    warmup = _warmup(solver, owner)
+    derived.update({arg: value for arg, value in warmup.items() if arg in params})
     hints = {arg: solver.path(key) for arg, key in FROM_SOLVER.items()}
     given = keyword_arguments(owner, params, solver.args, derived, path, hints)
     args = {arg: p.default for arg, p in params.items() if p.default is not REQUIRED} | given
     _check(args, path)
+    args["warmup_factor"] = warmup.get("warmup_factor")  # schedreg's relative start, or None
     if args["noise_std"] != 1.0:
         warnings.warn(
             f"{path}.noise_std={args['noise_std']} has no effect: timm ignores it (its noise is a standard "
@@ -150,17 +152,16 @@ def _arguments(solver: SolverConfig) -> dict[str, Any]:
 
 
 def _warmup(solver: SolverConfig, owner: str) -> dict[str, Any]:
-    """timm's warmup from the solver's: linear (timm's only shape) from ``warmup_lr_init``, an
-    absolute lr. A chosen factor other than 0 (a start relative to each group's lr) has no
-    timm equivalent, and is refused naming the warmup and the scheduler."""
+    """timm's warmup from the solver's. timm warms up linearly only, from ``warmup_lr_init``
+    (an absolute lr); a chosen ``warmup_factor`` starts it at that fraction of each group's lr
+    instead, unless ``args.warmup_lr_init`` is given (timm's own argument wins, as every
+    argument in ``args`` does over a solver key)."""
     method, factor = solver.warmup_method, solver.warmup_factor
-    chosen_factor = "warmup_factor" in solver.explicit and method != "none"
-    if method not in ("linear", "none") or (chosen_factor and factor != 0.0):
+    if method not in ("linear", "none"):
         raise ConfigError(
-            f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}={factor!r}: {owner} "
-            f"warms up linearly from {solver.path('args')}.warmup_lr_init (an absolute lr), so "
-            f"{solver.path('warmup_method')} must be linear or none and {solver.path('warmup_factor')} unset "
-            "(or 0): choose solver/warmup=own, from_zero or none"
+            f"{solver.path('warmup_method')}={method!r}: {owner} warms up linearly from "
+            f"{solver.path('args')}.warmup_lr_init (or {solver.path('warmup_factor')} x lr) only; choose "
+            "solver/warmup=linear, own, from_zero or none"
         )
     if method == "none":
         if solver.args.get("warmup_t", 0) != 0:
@@ -169,14 +170,9 @@ def _warmup(solver: SolverConfig, owner: str) -> dict[str, Any]:
                 f"{solver.args['warmup_t']!r}; keep one of them"
             )
         return {"warmup_t": 0}
-    if not chosen_factor:
+    if "warmup_factor" not in solver.explicit or "warmup_lr_init" in solver.args:
         return {}
-    if solver.args.get("warmup_lr_init", 0.0) != 0.0:
-        raise ConfigError(
-            f"{solver.path('warmup_factor')}={factor!r} (a warmup from 0) contradicts "
-            f"{solver.path('args')}.warmup_lr_init={solver.args['warmup_lr_init']!r}; keep one of them"
-        )
-    return {"warmup_lr_init": 0.0}
+    return {"warmup_factor": factor}
 
 
 def _check(args: dict[str, Any], path: str) -> None:
@@ -236,6 +232,7 @@ def _schedule(args: dict[str, Any], decay: Callable[[float, float], float], **ex
         decay,
         warmup_t=args["warmup_t"],
         warmup_lr_init=args["warmup_lr_init"],
+        warmup_factor=args["warmup_factor"],
         warmup_prefix=args["warmup_prefix"],
         noise=_noise(args),
         **extra,
@@ -301,7 +298,8 @@ def plateau(solver: SolverConfig, optimizer: Optimizer) -> TimmPlateauLR:
         "mode": args["mode"],
         "min_lr": args["lr_min"],
     }
-    return TimmPlateauLR(optimizer, reduce, args["warmup_t"], args["warmup_lr_init"], _noise(args))
+    warmup = (args["warmup_t"], args["warmup_lr_init"], args["warmup_factor"])
+    return TimmPlateauLR(optimizer, reduce, *warmup, _noise(args))
 
 
 class TimmPlateauLR(LRScheduler):
@@ -318,6 +316,7 @@ class TimmPlateauLR(LRScheduler):
         reduce: dict[str, Any],
         warmup_t: float,
         warmup_lr_init: float,
+        warmup_factor: float | None,
         noise: tm.Noise | None,
     ) -> None:
         self.optimizer = optimizer
@@ -327,6 +326,7 @@ class TimmPlateauLR(LRScheduler):
         self.plateau = ReduceLROnPlateau(optimizer, **reduce)
         self.warmup_t = warmup_t
         self.warmup_lr_init = warmup_lr_init
+        self.warmup_factor = warmup_factor
         self.noise = noise
         self.restore_lr: list[float] | None = None
         self.last_epoch = 0
@@ -336,8 +336,9 @@ class TimmPlateauLR(LRScheduler):
         self._last_lr = [g["lr"] for g in optimizer.param_groups]
 
     def _warm(self, t: int) -> None:
-        start, length = self.warmup_lr_init, self.warmup_t
+        length = self.warmup_t
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            start = self.warmup_lr_init if self.warmup_factor is None else self.warmup_factor * base
             set_group_value(group, "lr", with_lr_scale(group, start + t * ((base - start) / length)))
 
     def step(self, metric: float | None = None) -> None:  # type: ignore[override]

@@ -17,7 +17,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from schedreg.builders.torch_builtins import TorchBuilder
-from schedreg.builders.warmup import warmup_length
+from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
 from schedreg.config.solver import SolverConfig, reject_args
 from schedreg.errors import ConfigError
@@ -43,7 +43,7 @@ def _build(
         if name in solver.args:
             key = {"num_warmup_steps": "warmup_iters", "num_training_steps": "max_iter"}.get(name, "base_lr")
             raise ConfigError(f"{path}.{name}: set {solver.path(key)} instead")
-    params = settable_parameters(cls, FROM_SOLVER)
+    params = settable_parameters(cls, (*FROM_SOLVER, "own_warmup"))
     args = keyword_arguments(cls.__name__, params, solver.args, defaults or {}, path, {})
     names = {f.name for f in dataclasses.fields(cls)}
     solved = {
@@ -146,7 +146,9 @@ def warmup_stable_decay(solver: SolverConfig) -> Schedule:
     decay = args["num_decay_steps"]
     if isinstance(decay, float) and 0 < decay <= 1:  # a fraction of the run
         args["num_decay_steps"] = round(decay * solver.max_iter)
-    args.update(_wsd_warmup(solver, args))
+    own = _wsd_warmup(solver, args)
+    if own is not None:
+        args.update(own)
     for key in ("warmup_type", "decay_type"):
         if args.get(key, "linear") not in hf.SHAPES:
             raise ConfigError(f"{path}.{key} must be one of {', '.join(hf.SHAPES)}; got {args[key]!r}")
@@ -158,34 +160,36 @@ def warmup_stable_decay(solver: SolverConfig) -> Schedule:
                 f"{path}.num_decay_steps ({args['num_decay_steps']}) plus {solver.path('warmup_iters')} "
                 f"({warmup_iters}) exceed {solver.path('max_iter')} ({solver.max_iter})"
             )
-    return _build(hf.WarmupStableDecay, dataclasses.replace(solver, args=args))
-
-
-def _wsd_warmup(solver: SolverConfig, args: dict[str, Any]) -> dict[str, Any]:
-    """``warmup_type`` from a chosen warmup method; a chosen factor checked against
-    ``min_lr_ratio``; anything else refused, naming the warmup and the scheduler."""
-    path, method = solver.path("args"), solver.warmup_method
-    warmup = (
-        f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}={solver.warmup_factor!r}"
+    schedule = _build(
+        hf.WarmupStableDecay, dataclasses.replace(solver, args=args), {"own_warmup": own is not None}
     )
-    floor = args.get("min_lr_ratio", 0.0)
+    return schedule if own is not None else joined(schedule, solver)
+
+
+def _wsd_warmup(solver: SolverConfig, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments of transformers' own warmup (``args.warmup_type`` from
+    ``args.min_lr_ratio``) where the solver's warmup is that: a linear or cosine method
+    starting where ``min_lr_ratio`` does (a factor left unset starts there). None for any
+    other warmup: it is joined on from outside, as on every other schedule, over a flat start."""
+    path, method = solver.path("args"), solver.warmup_method
     if method == "none" or solver.warmup_iters == 0:
-        return {}  # no warmup: nothing to reconcile
-    if method not in ("linear", "cosine"):
-        raise ConfigError(
-            f"{warmup}: warmup_stable_decay warms up with {path}.warmup_type (linear, cosine or 1-sqrt) "
-            f"only; choose solver/warmup=own or none (and set {path}.warmup_type)"
-        )
-    if "warmup_factor" in solver.explicit and solver.warmup_factor != floor:
-        raise ConfigError(
-            f"{warmup}: warmup_stable_decay warms up from {path}.min_lr_ratio ({floor}), so the warmup "
-            f"factor must be unset or {floor}; choose solver/warmup=own (its own start)"
-        )
+        return {}  # no warmup
+    floor = args.get("min_lr_ratio", 0.0)
+    starts_there = "warmup_factor" not in solver.explicit or solver.warmup_factor == floor
+    if method not in ("linear", "cosine") or not starts_there:
+        if "warmup_type" in args:
+            raise ConfigError(
+                f"{solver.path('warmup_method')}={method!r}, {solver.path('warmup_factor')}="
+                f"{solver.warmup_factor!r} contradicts {path}.warmup_type={args['warmup_type']!r} (which "
+                f"warms up from {path}.min_lr_ratio); keep one of them"
+            )
+        return None
     if "warmup_method" not in solver.explicit:
         return {}
     if args.get("warmup_type", method) != method:
         raise ConfigError(
-            f"{warmup} contradicts {path}.warmup_type={args['warmup_type']!r}; keep one of them"
+            f"{solver.path('warmup_method')}={method!r} contradicts {path}.warmup_type="
+            f"{args['warmup_type']!r}; keep one of them"
         )
     return {"warmup_type": method}
 

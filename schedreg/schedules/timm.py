@@ -150,7 +150,9 @@ class TimmSchedule:
 
     The warmup is linear from ``warmup_lr_init`` to the base lr over ``warmup_t`` steps (to
     ``decay(warmup_t)`` when ``warmup_to_decay``, as timm's tanh does without a prefix);
-    ``warmup_prefix`` starts the decay's clock after it.
+    ``warmup_prefix`` starts the decay's clock after it. With ``warmup_factor`` it starts at
+    that fraction of each group's base lr instead (schedreg's relative warmup start, in
+    timm's arithmetic).
     """
 
     decay: Callable[[float, float], float]
@@ -159,13 +161,15 @@ class TimmSchedule:
     warmup_prefix: bool = False
     warmup_to_decay: bool = False
     noise: Noise | None = None
+    warmup_factor: float | None = None
 
     def lr(self, step: int, base_lr: float) -> float:
+        start = self.warmup_lr_init if self.warmup_factor is None else self.warmup_factor * base_lr
         if step == 0:  # what timm's constructor writes
-            return self.warmup_lr_init if self.warmup_t else base_lr
+            return start if self.warmup_t else base_lr
         if step < self.warmup_t:
             end = self.decay(self.warmup_t, base_lr) if self.warmup_to_decay else base_lr
-            value = self.warmup_lr_init + step * ((end - self.warmup_lr_init) / self.warmup_t)
+            value = start + step * ((end - start) / self.warmup_t)
         else:
             value = self.decay(step - self.warmup_t if self.warmup_prefix else step, base_lr)
         if self.noise is not None and self.noise.applies(step):

@@ -126,7 +126,10 @@ def _shape(kind: str, progress: float, rising: bool) -> float:
 
 @dataclass(frozen=True)
 class WarmupStableDecay:
-    """Warmup (from ``min_lr_ratio``), a stable stretch at 1, a decay to ``min_lr_ratio``."""
+    """Warmup (from ``min_lr_ratio``), a stable stretch at 1, a decay to ``min_lr_ratio``.
+
+    Without ``own_warmup`` the warmup steps are 1 (flat), for a warmup joined on from outside.
+    """
 
     num_warmup_steps: int
     num_stable_steps: int
@@ -135,9 +138,12 @@ class WarmupStableDecay:
     decay_type: str = "cosine"
     min_lr_ratio: float = 0.0
     num_cycles: float = 0.5
+    own_warmup: bool = True
 
     def __call__(self, step: int) -> float:
         floor = self.min_lr_ratio
+        if step < self.num_warmup_steps and not self.own_warmup:
+            return 1.0
         if step < self.num_warmup_steps:
             factor = _shape(self.warmup_type, float(step) / float(max(1, self.num_warmup_steps)), rising=True)
             return max(0.0, factor * (1.0 - floor) + floor)
