@@ -187,3 +187,16 @@ def test_show_previews_rules_in_one_optimizer_as_training_does(capsys):
     _, curves = simulate(cfg)
     # min_lr is relative to the optimizer's lr (0.1): the head, at a tenth, ends at a tenth of it
     assert curves["default"][-1] == pytest.approx(0.01) and curves["head"][-1] == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        (["solver=cosine", "solver.max_iter=9000"], "# warmup: linear, from 0.001 x lr, over 1000 steps"),
+        (["solver=step", "solver/warmup=exponential"], "# no warmup (solver.warmup_iters is 0)"),
+        (["solver=cosine", "solver/warmup=none"], "# no warmup (solver.warmup.method is none)"),
+    ],
+)
+def test_show_says_what_warmup_the_schedule_gets_even_a_chosen_one_of_length_0(overrides, line, capsys):
+    assert main(["show", *overrides]) == 0
+    assert line in capsys.readouterr().out.splitlines()

@@ -146,6 +146,24 @@ def timeline(solver: SolverConfig) -> list[str]:
     return lines
 
 
+def warmup_line(solver: SolverConfig) -> str:
+    """What warmup the schedule gets, in words: a chosen shape with no length is said too."""
+    length = solver.warmup_iters if solver.warmup_method != "none" else 0
+    if not length:
+        why = (
+            f"{solver.path('warmup_method')} is none"
+            if solver.warmup_method == "none"
+            else (f"{solver.path('warmup_iters')} is 0")
+        )
+        return f"no warmup ({why})"
+    start = (
+        "the scheduler's own start"
+        if "warmup_factor" not in solver.explicit
+        else f"{solver.warmup_factor:g} x lr"
+    )
+    return f"warmup: {solver.warmup_method}, from {start}, over {length} steps"
+
+
 def show(cfg: Any) -> None:
     """Print the composed solver node, the schedule's unit, and a table of each group's lr
     at landmark steps."""
@@ -154,7 +172,7 @@ def show(cfg: Any) -> None:
     solver, curves = simulate(cfg)
     node = cfg.get("solver", cfg) if OmegaConf.is_config(cfg) else cfg
     print(OmegaConf.to_yaml(node, resolve=True).rstrip() if OmegaConf.is_config(node) else node)
-    print("\n".join(f"# {line}" for line in timeline(solver)))
+    print("\n".join(f"# {line}" for line in [*timeline(solver), warmup_line(solver)]))
     unit = "epoch" if solver.units.step_unit == "epoch" else "iteration"
     print(f"{unit:>10}" + "".join(f"  {name:>14}" for name in curves))
     for step in landmarks(solver, curves):
