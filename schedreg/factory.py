@@ -14,6 +14,7 @@ from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.adapters.timm import TimmLR
 from schedreg.adapters.wrapped import ScaledLR
 from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.parse import solver_config
@@ -21,6 +22,7 @@ from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules.core import Constant, LrSchedule, Schedule
+from schedreg.schedules.timm import TimmSchedule
 
 
 def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
@@ -134,7 +136,7 @@ def build_from_solver(
                 f"{solver.path('warmup_iters')}: {name} gives absolute lrs, which a warmup cannot multiply; "
                 "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
             )
-        return AbsoluteLR(optimizer, built, name, guards)
+        return (TimmLR if isinstance(built, TimmSchedule) else AbsoluteLR)(optimizer, built, name, guards)
     if callable(built):
         return MultiplierLR(optimizer, built if entry.own_warmup else joined(built, solver), name, guards)
     raise TypeError(

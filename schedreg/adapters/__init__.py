@@ -8,6 +8,7 @@ at the current step), refuse to write a negative or non-finite lr, and take thei
 * :class:`MultiplierLR`, :class:`AbsoluteLR` -- closed-form schedules (:mod:`.multiplier`);
 * :class:`ScaledLR` -- torch's own schedulers, times a warmup (:mod:`.wrapped`);
 * :class:`GroupedLR` -- a schedule per param group (:mod:`.grouped`);
+* :class:`TimmLR` -- timm's schedules, stepped as timm's are (:mod:`.timm`);
 * :class:`GroupView` -- some of an optimizer's groups, as torch's schedulers see them.
 """
 
@@ -15,6 +16,7 @@ from schedreg.adapters.grouped import GroupedLR
 from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.adapters.timm import TimmLR
 from schedreg.adapters.wrapped import ScaledLR
 
-__all__ = ["AbsoluteLR", "GroupView", "GroupedLR", "Guards", "MultiplierLR", "ScaledLR"]
+__all__ = ["AbsoluteLR", "GroupView", "GroupedLR", "Guards", "MultiplierLR", "ScaledLR", "TimmLR"]

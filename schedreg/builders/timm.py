@@ -234,6 +234,7 @@ def _schedule(args: dict[str, Any], decay: Callable[[float, float], float], **ex
         warmup_lr_init=args["warmup_lr_init"],
         warmup_factor=args["warmup_factor"],
         warmup_prefix=args["warmup_prefix"],
+        t_in_epochs=args["t_in_epochs"],
         noise=_noise(args),
         **extra,
     )

@@ -28,6 +28,17 @@ class Cycles:
     cycle_decay: float = 1.0
     cycle_limit: int = 1
 
+    def length(self, cycles: int = 0) -> float:
+        """timm's ``get_cycle_length``: how long ``cycles`` cycles last (0: ``cycle_limit``).
+
+        >>> Cycles(100).length(), Cycles(10, cycle_mul=2.0).length(3)
+        (100, 70)
+        """
+        cycles = max(1, cycles or self.cycle_limit)
+        if self.cycle_mul == 1.0:
+            return self.t_initial * cycles
+        return math.floor(-self.t_initial * (self.cycle_mul**cycles - 1) / (1 - self.cycle_mul))
+
     def locate(self, t: float) -> tuple[float, float, float] | None:
         """(the cycle ``t`` is in, the time into it, its length); None once every cycle,
         however many, is over (timm raises there: ``cycle_mul < 1`` sums to a finite time).
@@ -162,6 +173,14 @@ class TimmSchedule:
     warmup_to_decay: bool = False
     noise: Noise | None = None
     warmup_factor: float | None = None
+    t_in_epochs: bool = True
+
+    def cycle_length(self, cycles: int = 0) -> float:
+        """timm's ``get_cycle_length``: the decay's cycles, plus a prefixed warmup."""
+        if not isinstance(self.decay, CyclicDecay):
+            raise TypeError(f"{type(self.decay).__name__} has no cycles")
+        length = self.decay.cycles.length(cycles)
+        return length + self.warmup_t if self.warmup_prefix else length
 
     def lr(self, step: int, base_lr: float) -> float:
         start = self.warmup_lr_init if self.warmup_factor is None else self.warmup_factor * base_lr

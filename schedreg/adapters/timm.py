@@ -1,0 +1,51 @@
+"""timm's stepping protocol on a closed-form scheduler, for timm's names.
+
+A timm training loop calls ``step(epoch, metric)`` at the end of each epoch and
+``step_update(num_updates, metric)`` after each update, with absolute counts; which of the
+two moves the lr is timm's ``t_in_epochs`` (the epoch one by default). schedreg's own
+``step()``, with no argument, still advances by one step, so both loops work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schedreg.adapters.multiplier import AbsoluteLR
+from schedreg.errors import ConfigError
+from schedreg.schedules.timm import TimmSchedule
+
+
+class TimmLR(AbsoluteLR):
+    """:class:`AbsoluteLR` over a timm schedule, stepped as timm's schedulers are."""
+
+    schedule: TimmSchedule
+
+    @property
+    def t_in_epochs(self) -> bool:
+        """Whether ``step(epoch)`` (True) or ``step_update(num_updates)`` moves the lr."""
+        return self.schedule.t_in_epochs
+
+    def step(self, epoch: int | None = None, metric: Any = None) -> None:  # type: ignore[override]
+        """timm's ``step(epoch, metric=None)``: the lr of ``epoch``, if ``t_in_epochs``.
+        With no argument, schedreg's: one step on."""
+        if epoch is None:
+            super().step()
+        elif self.t_in_epochs:
+            self._jump(epoch, "epoch")
+
+    def step_update(self, num_updates: int, metric: Any = None) -> None:
+        """timm's ``step_update(num_updates, metric=None)``: the lr of ``num_updates``, unless
+        ``t_in_epochs``."""
+        if not self.t_in_epochs:
+            self._jump(num_updates, "num_updates")
+
+    def get_cycle_length(self, cycles: int = 0) -> float:
+        """timm's: how many steps ``cycles`` cycles take (0: all of ``cycle_limit``), with a
+        prefixed warmup."""
+        return self.schedule.cycle_length(cycles)
+
+    def _jump(self, t: int, name: str) -> None:
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ConfigError(f"{self.name}: {name} must be an integer >= 0, got {t!r}")
+        self._step_count += 1
+        self.seek(t)
