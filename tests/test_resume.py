@@ -108,6 +108,10 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "CosineAnnealingWarmRestarts": {"warmup_iters": WARMUP, "args": {"T_0": 5, "T_mult": 2, "eta_min": 1e-4}},
     "OneCycleLR": {"max_iter": TOTAL, "args": {"pct_start": 0.25}},
+    "SWALR": {
+        "warmup_iters": WARMUP,
+        "args": {"swa_lr": 0.01, "anneal_epochs": 6, "anneal_strategy": "linear"},
+    },
     "CosineLRScheduler": {
         "warmup_iters": WARMUP,
         "args": {"t_initial": 12, "warmup_lr_init": 1e-4, "cycle_mul": 1.5, "cycle_limit": 3},

@@ -10,7 +10,15 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapters.groups import GroupView, base_lrs, checked, group_value, initial_value, set_group_value
+from schedreg.adapters.groups import (
+    GroupView,
+    base_lrs,
+    checked,
+    group_value,
+    initial_value,
+    lr_values,
+    set_group_value,
+)
 from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
 from schedreg.adapters.multiplier import MultiplierLR
 from schedreg.adapters.wrapped import ScaledLR
@@ -56,7 +64,7 @@ class GroupedLR(LRScheduler):
             partition.setdefault(lane_key(group), []).append(index)
         self.lanes = [self._new_lane(indices) for indices in partition.values()]
         self._apply_param_schedules()
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = lr_values(self.optimizer.param_groups)
         track_optimizer_steps(optimizer)
 
     @property
@@ -114,7 +122,7 @@ class GroupedLR(LRScheduler):
         self.last_epoch += 1
         self._step_count += 1
         self._apply_param_schedules()
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = lr_values(self.optimizer.param_groups)
         self.guards.check_epochs(self.last_epoch)
 
     def get_lr(self) -> list[float | torch.Tensor]:
@@ -133,7 +141,7 @@ class GroupedLR(LRScheduler):
             for _, _, scheduler in self.lanes:
                 scheduler.seek(self.last_epoch)
             self._apply_param_schedules()
-            self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            self._last_lr = lr_values(self.optimizer.param_groups)
             return
         saved = state_dict["lanes"]
         check_saved_groups(self.optimizer, [i for lane in saved for i in lane["groups"]])
@@ -142,4 +150,4 @@ class GroupedLR(LRScheduler):
             scheduler.load_state_dict(lane["state"])
         self.last_epoch = int(state_dict["last_epoch"])
         self._apply_param_schedules()
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = lr_values(self.optimizer.param_groups)

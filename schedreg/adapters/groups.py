@@ -92,6 +92,12 @@ def with_lr_scale(group: dict[str, Any], lr: float | torch.Tensor) -> float | to
     return lr * group["lr_scale"] if "lr_scale" in group else lr
 
 
+def lr_values(groups: Sequence[dict[str, Any]]) -> list[float | torch.Tensor]:
+    """Each group's lr as a value: a Tensor lr is copied, so that a list taken before a step
+    does not change with it (torch's ``get_last_lr`` copies too)."""
+    return [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
+
+
 def checked(value: float | torch.Tensor, step: int, owner: str, what: str = "lr multiplier") -> Any:
     """``value``, if it is a finite number >= 0 (a Tensor on an accelerator is not read:
     that would sync every step); else a ConfigError naming ``owner`` and ``step``."""

@@ -15,7 +15,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapters.groups import checked, initial_value, set_group_value, with_lr_scale
+from schedreg.adapters.groups import checked, initial_value, lr_values, set_group_value, with_lr_scale
 from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
 from schedreg.errors import ConfigError
 from schedreg.schedules.core import LrSchedule, Schedule
@@ -71,8 +71,8 @@ class MultiplierLR(LRScheduler):
         return [base_lr * multiplier for base_lr in self.base_lrs]
 
     def get_last_lr(self) -> list[float | torch.Tensor]:
-        """The lrs of the groups, as last written."""
-        return [group["lr"] for group in self.optimizer.param_groups[: len(self.base_lrs)]]
+        """The lrs of the groups, as last written (values: a Tensor lr is copied)."""
+        return lr_values(self.optimizer.param_groups[: len(self.base_lrs)])
 
     def _adopt(self) -> None:
         """Groups added since the last step join the schedule at this one."""

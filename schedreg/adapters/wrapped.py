@@ -10,7 +10,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg.adapters.groups import GroupView, base_lrs, checked, set_group_value
+from schedreg.adapters.groups import GroupView, base_lrs, checked, lr_values, set_group_value
 from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
 from schedreg.errors import ConfigError
 from schedreg.schedules.core import Schedule
@@ -122,7 +122,7 @@ class ScaledLR(LRScheduler):
             checked(value, self.last_epoch, self.name, "lr")
             if write or multiplier != 1.0 or value is not lr:
                 set_group_value(group, "lr", value * multiplier)
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = lr_values(self.optimizer.param_groups)
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Advance one step: step the torch schedulers on their own lrs, then scale."""

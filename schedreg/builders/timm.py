@@ -31,7 +31,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg.adapters.groups import set_group_value, with_lr_scale
+from schedreg.adapters.groups import lr_values, set_group_value, with_lr_scale
 from schedreg.config.signature import keyword_arguments
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
@@ -334,7 +334,7 @@ class TimmPlateauLR(LRScheduler):
         self._step_count = 1
         if warmup_t:
             self._warm(0)
-        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+        self._last_lr = lr_values(optimizer.param_groups)
 
     def _warm(self, t: int) -> None:
         length = self.warmup_t
@@ -359,7 +359,7 @@ class TimmPlateauLR(LRScheduler):
                 for group, old in zip(self.optimizer.param_groups, self.restore_lr, strict=True):
                     set_group_value(group, "lr", old + old * noise)
         self.last_epoch = t
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+        self._last_lr = lr_values(self.optimizer.param_groups)
 
     def get_lr(self) -> list[float | torch.Tensor]:
         return list(self._last_lr)

@@ -20,6 +20,7 @@ from typing import Any
 import torch.optim.lr_scheduler as torch_schedulers
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.swa_utils import SWALR
 
 from schedreg.config.parse import solver_config
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
@@ -49,6 +50,7 @@ MEANS_SOMETHING_ELSE = {
 
 
 NON_NEGATIVE = (
+    "swa_lr",
     "gamma",
     "eta_min",
     "base_lr",
@@ -186,8 +188,9 @@ class TorchBuilder:
 
 
 def register_all() -> None:
-    """Register every discovered torch scheduler under its class name."""
-    for name, cls in discover().items():
+    """Register every discovered torch scheduler under its class name, and ``SWALR`` (which
+    lives in ``torch.optim.swa_utils``)."""
+    for name, cls in {**discover(), "SWALR": SWALR}.items():
         SCHEDULERS.register(name)(TorchBuilder(cls))
 
 

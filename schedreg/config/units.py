@@ -104,7 +104,7 @@ DURATION_ARGS = frozenset(
     {
         # torch
         "T_max", "T_0", "total_iters", "total_steps", "step_size", "step_size_up", "step_size_down",
-        "milestones", "patience", "cooldown",
+        "milestones", "patience", "cooldown", "anneal_epochs",
         # transformers
         "timescale", "num_decay_steps", "num_stable_steps",
         # timm

@@ -1,0 +1,71 @@
+"""Drop-in: what torch's own scheduler tests pin down, checked on schedreg-built ones
+(modeled on torch's ``test/optim/test_lrscheduler.py``; expected values from torch's
+classes built by hand)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.optim.swa_utils import SWALR
+
+import schedreg
+from schedreg import ConfigError
+
+
+def optimizer(lr: float | torch.Tensor = 0.05, groups: int = 2) -> torch.optim.Optimizer:
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for _ in range(groups)]
+    return torch.optim.SGD(params, lr=0.05)
+
+
+def lrs_of(opt: torch.optim.Optimizer, scheduler, steps: int) -> list[list[float]]:
+    out = []
+    for _ in range(steps):
+        out.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        scheduler.step()
+    return out
+
+
+@pytest.mark.parametrize(("anneal_epochs", "strategy"), [(4, "cos"), (3, "linear"), (0, "cos")])
+def test_swalr_is_registered_and_gives_torchs_lrs(anneal_epochs, strategy):
+    args = {"swa_lr": 0.01, "anneal_epochs": anneal_epochs, "anneal_strategy": strategy}
+    ours = optimizer()
+    built = schedreg.build_lr_scheduler({"solver": {"lr_scheduler_name": "SWALR", "args": args}}, ours)
+    theirs = optimizer()
+    assert lrs_of(ours, built, 10) == lrs_of(theirs, SWALR(theirs, **args), 10)
+
+
+def test_swalr_refuses_a_negative_swa_lr_naming_the_key():
+    with pytest.raises(ConfigError, match=r"solver\.args\.swa_lr must be >= 0"):
+        schedreg.build_lr_scheduler(
+            {"solver": {"lr_scheduler_name": "SWALR", "args": {"swa_lr": -1.0}}}, optimizer()
+        )
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        {"lr_scheduler_name": "WarmupCosineLR", "max_iter": 10, "warmup_iters": 2},
+        {"lr_scheduler_name": "StepLR", "args": {"step_size": 1, "gamma": 0.5}},
+        {"lr_scheduler_name": "CosineLRScheduler", "args": {"t_initial": 10}},
+        {
+            "lr_scheduler_name": "StepLR",
+            "args": {"step_size": 1},
+            "param_schedules": {
+                "momentum": {"lr_scheduler_name": "Interpolate", "args": {"points": [[0, 1.0], [5, 0.5]]}}
+            },
+        },
+    ],
+)
+def test_get_last_lr_hands_out_values_that_a_later_step_leaves_alone(solver):
+    opt = torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": torch.tensor(0.05)}], lr=0.05, momentum=0.9
+    )
+    scheduler = schedreg.build_lr_scheduler({"solver": solver}, opt)
+    opt.step()
+    scheduler.step()
+    before = scheduler.get_last_lr()
+    kept = [float(v) for v in before]
+    opt.step()
+    scheduler.step()
+    assert [float(v) for v in before] == kept != [float(v) for v in scheduler.get_last_lr()]
