@@ -69,3 +69,39 @@ def test_get_last_lr_hands_out_values_that_a_later_step_leaves_alone(solver):
     opt.step()
     scheduler.step()
     assert [float(v) for v in before] == kept != [float(v) for v in scheduler.get_last_lr()]
+
+
+def both(name: str, args: dict, steps: int = 8) -> tuple[list, list]:
+    """(schedreg's, torch's) lrs and momenta over ``steps`` steps, two groups."""
+
+    def run(opt, scheduler) -> list:
+        out = []
+        for _ in range(steps):
+            out.append([(float(g["lr"]), g.get("momentum")) for g in opt.param_groups])
+            opt.step()
+            scheduler.step()
+        return out
+
+    ours, theirs = optimizer(), optimizer()
+    for opt in (ours, theirs):
+        for group in opt.param_groups:
+            group["momentum"] = 0.9
+    built = schedreg.build_lr_scheduler({"solver": {"lr_scheduler_name": name, "args": args}}, ours)
+    return run(ours, built), run(theirs, getattr(torch.optim.lr_scheduler, name)(theirs, **args))
+
+
+def test_cyclic_lr_takes_a_momentum_per_group_as_torch_does():
+    args = {"base_lr": [0.01, 0.02], "max_lr": [0.1, 0.2], "step_size_up": 3}
+    args.update(base_momentum=[0.8, 0.85], max_momentum=[0.9, 0.95])
+    ours, theirs = both("CyclicLR", args)
+    assert ours == theirs
+
+
+def test_a_tensor_argument_is_taken_as_torch_takes_it():
+    ours, theirs = both("LinearLR", {"start_factor": torch.tensor(0.5), "total_iters": 4})
+    assert ours == theirs
+    with pytest.raises(ConfigError, match=r"solver\.args\.gamma must be >= 0"):
+        schedreg.build_lr_scheduler(
+            {"solver": {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": torch.tensor(-0.5)}}},
+            optimizer(),
+        )

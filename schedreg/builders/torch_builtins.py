@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 import torch.optim.lr_scheduler as torch_schedulers
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
@@ -42,6 +43,12 @@ DERIVED: dict[str, tuple[str, Callable[[SolverConfig, Optimizer], Any]]] = {
     "eta_min": ("base_lr_end", lambda s, o: s.base_lr_end),
 }
 """torch parameter -> (the solver key it follows, how to read it)."""
+
+ANNOTATED_NARROWER = {
+    ("CyclicLR", "base_momentum"): "float | list[float]",
+    ("CyclicLR", "max_momentum"): "float | list[float]",
+}
+"""Parameters that torch annotates narrower than it accepts (one value per group works)."""
 
 MEANS_SOMETHING_ELSE = {
     ("SequentialLR", "milestones"),  # where children switch, not lr decays
@@ -80,7 +87,9 @@ def _check_ranges(cls: type, args: dict[str, Any], path: str) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A number, or a one-element Tensor (torch takes both)."""
+    plain = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return plain or (isinstance(value, torch.Tensor) and value.numel() == 1)
 
 
 def discover() -> dict[str, type[LRScheduler]]:
@@ -151,8 +160,12 @@ class TorchBuilder:
     cls: type[LRScheduler]
 
     def parameters(self) -> dict[str, inspect.Parameter]:
-        """The constructor's parameters that a config may set."""
-        return settable_parameters(self.cls, NOT_ARGUMENTS)
+        """The constructor's parameters that a config may set, annotated as torch takes them."""
+        params = settable_parameters(self.cls, NOT_ARGUMENTS)
+        return {
+            name: p.replace(annotation=ANNOTATED_NARROWER.get((self.cls.__name__, name), p.annotation))
+            for name, p in params.items()
+        }
 
     def arguments(
         self, solver: SolverConfig, optimizer: Optimizer, build_child: BuildChild | None = None

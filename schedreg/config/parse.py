@@ -76,6 +76,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if type(value).__name__ == "Tensor":
+        return value  # a value torch takes as it is (an lr, a factor)
     if hasattr(value, "__dict__") and not callable(value):
         return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
     return value

@@ -26,11 +26,16 @@ def _split_top(text: str, sep: str = "|") -> list[str]:
     return [*parts, text[start:].strip()]
 
 
+def _scalar_tensor(v: Any) -> bool:
+    """A one-element Tensor, which torch's constructors take where they annotate a number."""
+    return type(v).__name__ == "Tensor" and v.numel() == 1
+
+
 SCALARS: dict[str, Callable[[Any], bool]] = {
     "None": lambda v: v is None,
     "bool": lambda v: isinstance(v, bool),
     "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "float": lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool)) or _scalar_tensor(v),
     "str": lambda v: isinstance(v, str),
 }
 SEQUENCES = ("list", "tuple", "Sequence", "Iterable")
