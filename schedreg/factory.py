@@ -13,7 +13,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
-from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
 from schedreg.adapters.timm import TimmLR
 from schedreg.adapters.wrapped import ScaledLR
 from schedreg.builders.warmup import joined, warmup_length
@@ -138,7 +138,8 @@ def build_from_solver(
             )
         return (TimmLR if isinstance(built, TimmSchedule) else AbsoluteLR)(optimizer, built, name, guards)
     if callable(built):
-        return MultiplierLR(optimizer, built if entry.own_warmup else joined(built, solver), name, guards)
+        schedule = built if entry.own_warmup else joined(built, solver)
+        return MultiplierLambdaLR(optimizer, schedule, name, guards)
     raise TypeError(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"

@@ -105,3 +105,46 @@ def test_a_tensor_argument_is_taken_as_torch_takes_it():
             {"solver": {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": torch.tensor(-0.5)}}},
             optimizer(),
         )
+
+
+class Wrapped:
+    """A callable object around a schedule, as transformers' tests wrap ``lr_lambdas``."""
+
+    def __init__(self, fn, scale: float = 1.0):
+        self.fn, self.scale = fn, scale
+
+    def __call__(self, step: int) -> float:
+        return self.scale * self.fn(step)
+
+
+@pytest.mark.parametrize(
+    "name", ["linear", "cosine", "constant_with_warmup", "WarmupCosineLR", "Interpolate"]
+)
+def test_a_closed_form_schedule_is_a_lambda_lr_with_its_lr_lambdas(name):
+    args = {"points": [[0, 1.0], [10, 0.1]]} if name == "Interpolate" else {}
+    opt = optimizer(0.05, groups=2)
+    solver = {"lr_scheduler_name": name, "max_iter": 10, "warmup_iters": 2, "args": args}
+    scheduler = schedreg.build_lr_scheduler({"solver": solver}, opt)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR) and len(scheduler.lr_lambdas) == 2
+    theirs = optimizer(0.05, groups=2)
+    by_hand = torch.optim.lr_scheduler.LambdaLR(theirs, scheduler.lr_lambdas[0])
+    assert lrs_of(opt, scheduler, 12) == lrs_of(theirs, by_hand, 12)
+
+
+def test_lr_lambdas_set_per_group_schedule_each_group_and_survive_a_save_and_reload(tmp_path):
+    opt = optimizer(0.05, groups=2)
+    solver = {"lr_scheduler_name": "cosine", "max_iter": 10, "warmup_iters": 2}
+    scheduler = schedreg.build_lr_scheduler({"solver": solver}, opt)
+    schedule = scheduler.lr_lambdas[0]
+    scheduler.lr_lambdas = [Wrapped(schedule), Wrapped(schedule, 0.5)]
+    seen = []
+    for step in range(10):
+        seen.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        scheduler.step()
+        if step == 5:
+            torch.save(scheduler.state_dict(), tmp_path / "s.pt")
+            scheduler.load_state_dict(torch.load(tmp_path / "s.pt"))
+    assert seen == [[0.05 * schedule(i), 0.05 * 0.5 * schedule(i)] for i in range(10)]
+    with pytest.raises(ValueError, match="Expected 2 callable lr_lambdas"):
+        scheduler.lr_lambdas = [schedule]

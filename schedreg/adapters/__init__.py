@@ -5,7 +5,8 @@ All follow detectron2's convention -- the lr used in iteration ``i`` is the one 
 at the current step), refuse to write a negative or non-finite lr, and take their checks
 (resume fingerprint, epochs, step order, outside writes) as one :class:`Guards`.
 
-* :class:`MultiplierLR`, :class:`AbsoluteLR` -- closed-form schedules (:mod:`.multiplier`);
+* :class:`MultiplierLR` (as :class:`MultiplierLambdaLR`, a torch ``LambdaLR`` too),
+  :class:`AbsoluteLR` -- closed-form schedules (:mod:`.multiplier`);
 * :class:`ScaledLR` -- torch's own schedulers, times a warmup (:mod:`.wrapped`);
 * :class:`GroupedLR` -- a schedule per param group (:mod:`.grouped`);
 * :class:`TimmLR` -- timm's schedules, stepped as timm's are (:mod:`.timm`);
@@ -15,8 +16,17 @@ at the current step), refuse to write a negative or non-finite lr, and take thei
 from schedreg.adapters.grouped import GroupedLR
 from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
-from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR, MultiplierLR
 from schedreg.adapters.timm import TimmLR
 from schedreg.adapters.wrapped import ScaledLR
 
-__all__ = ["AbsoluteLR", "GroupView", "GroupedLR", "Guards", "MultiplierLR", "ScaledLR", "TimmLR"]
+__all__ = [
+    "AbsoluteLR",
+    "GroupView",
+    "GroupedLR",
+    "Guards",
+    "MultiplierLR",
+    "MultiplierLambdaLR",
+    "ScaledLR",
+    "TimmLR",
+]

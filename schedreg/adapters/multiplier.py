@@ -1,6 +1,8 @@
 """Closed-form schedulers: each group's lr is a function of the step and its base lr.
 
-* :class:`MultiplierLR` -- ``lr = base_lr * schedule(step)`` (detectron2's ``LRMultiplier``);
+* :class:`MultiplierLR` -- ``lr = base_lr * schedule(step)`` (detectron2's ``LRMultiplier``),
+  and :class:`MultiplierLambdaLR`, the same as a torch ``LambdaLR`` (what transformers'
+  ``get_scheduler`` returns), with ``lr_lambdas``;
 * :class:`AbsoluteLR` -- ``lr = schedule.lr(step, base_lr)``, for schedules with absolute
   lrs in them (timm's).
 
@@ -13,7 +15,7 @@ from typing import Any
 
 import torch
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 from schedreg.adapters.groups import checked, initial_value, lr_values, set_group_value, with_lr_scale
 from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
@@ -47,7 +49,7 @@ class MultiplierLR(LRScheduler):
         self._multiplier: float | None = None  # last written (None: nothing to check against)
         self._bases: list[float | torch.Tensor] = []  # base_lrs when last written
         self._tensor_lrs = False
-        super().__init__(optimizer)
+        LRScheduler.__init__(self, optimizer)  # not a subclass's other bases' (LambdaLR's)
         track_optimizer_steps(optimizer)
 
     def get_lr(self) -> list[float | torch.Tensor]:
@@ -137,6 +139,52 @@ class MultiplierLR(LRScheduler):
             check_saved_groups(self.optimizer, range(len(state_dict["base_lrs"])))
             self.base_lrs = list(state_dict["base_lrs"])
         self.seek(int(state_dict["last_epoch"]))
+
+
+class MultiplierLambdaLR(MultiplierLR, LambdaLR):
+    """A :class:`MultiplierLR` that is also a torch ``LambdaLR``: ``lr_lambdas`` holds the
+    schedule once per group, as ``LambdaLR(optimizer, schedule)`` would. Setting
+    ``lr_lambdas`` (one callable per group, as torch takes them) schedules each group by its
+    own from the next step; the same callable for every group keeps the fast shared path.
+    """
+
+    _lambdas: list[Schedule] | None = None
+
+    @property
+    def lr_lambdas(self) -> list[Schedule]:  # type: ignore[override]
+        """The multiplier of each group's lr, as a function of the step."""
+        if self._lambdas is not None:
+            return list(self._lambdas)
+        return [self.schedule] * len(self.optimizer.param_groups)
+
+    @lr_lambdas.setter
+    def lr_lambdas(self, lambdas: list[Schedule]) -> None:
+        lambdas = list(lambdas)
+        groups = len(self.optimizer.param_groups)
+        if len(lambdas) != groups or not all(callable(fn) for fn in lambdas):
+            raise ValueError(f"Expected {groups} callable lr_lambdas, but got {len(lambdas)}: {lambdas!r}")
+        shared = all(fn is lambdas[0] for fn in lambdas)
+        self.schedule, self._lambdas = (lambdas[0], None) if shared else (self.schedule, lambdas)
+        self._multiplier = None  # the next step writes every group afresh
+
+    def lrs_at(self, step: int) -> list[float | torch.Tensor]:
+        if self._lambdas is None:
+            return super().lrs_at(step)
+        return [
+            base * checked(fn(step), step, self.name)
+            for base, fn in zip(self.base_lrs, self._lambdas, strict=True)
+        ]
+
+    def _write(self) -> None:
+        """Per-group lambdas leave no shared multiplier, so every step comes here."""
+        if self._lambdas is None:
+            super()._write()
+            return
+        self._adopt()
+        for group, lr in zip(self.optimizer.param_groups, self.lrs_at(self.last_epoch), strict=True):
+            set_group_value(group, "lr", lr)
+        self._multiplier = None  # no shared multiplier to check outside writes against
+        self._bases = list(self.base_lrs)
 
 
 class AbsoluteLR(MultiplierLR):
