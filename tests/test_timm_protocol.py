@@ -127,3 +127,37 @@ def test_a_bad_epoch_is_a_config_error_naming_the_schedule(bad):
         ConfigError, match=r"solver\.lr_scheduler_name='CosineLRScheduler'.*epoch must be an integer"
     ):
         scheduler.step(bad)
+
+
+PLATEAU = {"warmup_t": 2, "warmup_lr_init": 0.01, "patience_t": 0, "decay_rate": 0.5, "mode": "min"}
+"""Warmup 0.01 -> 0.1 over epochs 1-2, then halve at every epoch the metric does not improve."""
+EXPECTED = [0.01 + 1 * (BASE - 0.01) / 2, BASE, BASE, BASE * 0.5, BASE * 0.25]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s, epoch, m: s.step(epoch, m),  # timm's train.py
+        lambda s, epoch, m: s.step(epoch, metric=m),  # timm's keyword form
+        lambda s, epoch, m: s.step(m),  # schedreg's and torch's plateau form: the next epoch
+        lambda s, epoch, m: s.step(metric=m),
+    ],
+)
+def test_the_plateau_scheduler_takes_timms_step_epoch_metric_and_the_plateau_form(call):
+    optimizer, scheduler = build("PlateauLRScheduler", **PLATEAU)
+    seen = []
+    for epoch in range(1, 6):
+        call(scheduler, epoch, 1.0)
+        seen.append(lr(optimizer))
+    assert seen == pytest.approx(EXPECTED, rel=1e-12)
+
+
+def test_the_plateau_schedulers_epoch_is_absolute_and_an_epoch_without_a_metric_leaves_it_alone():
+    optimizer, scheduler = build("PlateauLRScheduler", **PLATEAU)
+    scheduler.step(2, None)  # timm's form, no metric: the warmup's end, no plateau step
+    assert lr(optimizer) == BASE
+    scheduler.step(7, metric=1.0)
+    scheduler.step(8, metric=1.0)
+    assert lr(optimizer) == BASE * 0.5
+    with pytest.raises(ConfigError, match="epoch must be an integer >= 0"):
+        scheduler.step(-3, metric=1.0)

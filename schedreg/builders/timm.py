@@ -342,9 +342,12 @@ class TimmPlateauLR(LRScheduler):
             start = self.warmup_lr_init if self.warmup_factor is None else self.warmup_factor * base
             set_group_value(group, "lr", with_lr_scale(group, start + t * ((base - start) / length)))
 
-    def step(self, metric: float | None = None) -> None:  # type: ignore[override]
-        t = self.last_epoch + 1
-        if t <= self.warmup_t:
+    def step(self, *args: Any, metric: float | None = None) -> None:  # type: ignore[override]
+        """``step(metric)`` (schedreg's and torch's plateau form: the next epoch), or timm's
+        ``step(epoch, metric)`` / ``step(epoch, metric=...)``: with a second argument or a
+        keyword metric, the first is the epoch, an absolute count."""
+        t, metric = self._epoch_and_metric(args, metric)
+        if self.warmup_t and t <= self.warmup_t:  # timm writes warmup_lr_init at epoch 0 without one
             self._warm(t)
         else:
             if self.restore_lr is not None:
@@ -360,6 +363,17 @@ class TimmPlateauLR(LRScheduler):
                     set_group_value(group, "lr", old + old * noise)
         self.last_epoch = t
         self._last_lr = lr_values(self.optimizer.param_groups)
+
+    def _epoch_and_metric(self, args: tuple[Any, ...], metric: float | None) -> tuple[int, float | None]:
+        """The epoch this step is for, and its metric."""
+        if len(args) > 2 or (len(args) == 2 and metric is not None):
+            raise TypeError(f"step() takes (metric) or (epoch, metric), got {args!r} and metric={metric!r}")
+        if len(args) < 2 and (metric is None or not args):  # step(), step(metric) or step(metric=...)
+            return int(self.last_epoch) + 1, args[0] if args else metric
+        epoch = args[0]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ConfigError(f"PlateauLRScheduler: epoch must be an integer >= 0, got {epoch!r}")
+        return epoch, args[1] if len(args) == 2 else metric
 
     def get_lr(self) -> list[float | torch.Tensor]:
         return list(self._last_lr)
