@@ -4,6 +4,8 @@ classes built by hand)."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 from torch.optim.swa_utils import SWALR
@@ -148,3 +150,34 @@ def test_lr_lambdas_set_per_group_schedule_each_group_and_survive_a_save_and_rel
     assert seen == [[0.05 * schedule(i), 0.05 * 0.5 * schedule(i)] for i in range(10)]
     with pytest.raises(ValueError, match="Expected 2 callable lr_lambdas"):
         scheduler.lr_lambdas = [schedule]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("StepLR", {"step_size": 3, "gamma": 0.1}),
+        ("CosineAnnealingLR", {"T_max": 10, "eta_min": 0.001}),
+        ("LambdaLR", {"lr_lambda": "tests.lambdas.halve_every_10"}),
+    ],
+)
+def test_last_epoch_resumes_as_torch_does(name, args):
+    """torch's resume by constructor: each group carries its initial_lr, and the schedule
+    continues from last_epoch + 1."""
+    ours, theirs = optimizer(), optimizer()
+    for opt in (ours, theirs):
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
+    solver = {"lr_scheduler_name": name, "args": {**args, "last_epoch": 4}}
+    built = schedreg.build_lr_scheduler({"solver": solver}, ours)
+    by_hand = dict(args)
+    if name == "LambdaLR":
+        by_hand["lr_lambda"] = importlib.import_module("tests.lambdas").halve_every_10
+    reference = getattr(torch.optim.lr_scheduler, name)(theirs, **by_hand, last_epoch=4)
+    assert built.last_epoch == reference.last_epoch == 5
+    assert lrs_of(ours, built, 8) == lrs_of(theirs, reference, 8)
+
+
+def test_last_epoch_without_initial_lrs_is_torchs_refusal_as_a_config_error():
+    solver = {"lr_scheduler_name": "StepLR", "args": {"step_size": 3, "last_epoch": 4}}
+    with pytest.raises(ConfigError, match=r"solver\.args: StepLR rejected .*initial_lr"):
+        schedreg.build_lr_scheduler({"solver": solver}, optimizer())

@@ -25,10 +25,16 @@ def _advance(inner: LRScheduler, *args: Any, **kwargs: Any) -> None:
         inner.step(*args, **kwargs)
 
 
-def _replay(inner: LRScheduler, steps: int) -> None:
-    """Bring a fresh torch scheduler to ``steps`` by stepping it (a plateau one cannot be)."""
+def _start(inner: LRScheduler) -> int:
+    """Where a freshly built torch scheduler starts: 0, or one past its ``last_epoch``
+    argument (torch's resume); ``ChainedScheduler`` keeps no count of its own."""
+    return int(getattr(inner, "last_epoch", 0))
+
+
+def _replay(inner: LRScheduler, step: int) -> None:
+    """Bring a fresh torch scheduler to ``step`` by stepping it (a plateau one cannot be)."""
     if not isinstance(inner, ReduceLROnPlateau):
-        for _ in range(steps):
+        for _ in range(step - _start(inner)):
             _advance(inner)
 
 
@@ -72,7 +78,7 @@ class ScaledLR(LRScheduler):
         self.schedule = schedule
         self.name = name
         self.guards = guards or Guards()
-        self.last_epoch = 0
+        self.last_epoch = _start(inner)  # 0, or torch's resume from its last_epoch argument
         self._step_count = 1
         self.views = [inner.optimizer]
         self.inners = [inner]

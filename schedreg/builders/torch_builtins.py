@@ -29,7 +29,7 @@ from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS
 
-NOT_ARGUMENTS = ("optimizer", "last_epoch", "verbose")
+NOT_ARGUMENTS = ("optimizer", "verbose")
 BuildChild = Callable[[SolverConfig, Optimizer], LRScheduler]
 """Builds a nested scheduler from a child solver node."""
 

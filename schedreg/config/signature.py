@@ -115,5 +115,5 @@ def construct(cls: type, path: str, given: Mapping[str, Any], /, **kwargs: Any) 
     """``cls(**kwargs)``, with torch's own refusal of a value turned into a ConfigError."""
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError, ArithmeticError) as exc:
+    except (TypeError, ValueError, ArithmeticError, KeyError) as exc:  # KeyError: torch's resume check
         raise ConfigError(f"{path}: {cls.__name__} rejected {dict(given)}: {exc}") from exc
