@@ -77,8 +77,11 @@ def resolve(solver: SolverConfig) -> tuple[Entry[Any], SolverConfig]:
     return entry, solver.with_defaults(entry.defaults)
 
 
-def _call(entry: Entry[Any], solver: SolverConfig, optimizer: Optimizer) -> Any:
-    """The entry's builder, given what it takes (see :attr:`Entry.takes`)."""
+def _call(entry: Entry[Any], solver: SolverConfig, optimizer: Optimizer | None) -> Any:
+    """The entry's builder, given what it takes (see :attr:`Entry.takes`); a builder that
+    takes an optimizer gets ``optimizer``, or :func:`unit_optimizer` where there is none."""
+    if optimizer is None and "optimizer" in entry.takes:
+        optimizer = unit_optimizer()
     args = (solver, optimizer) if "optimizer" in entry.takes else (solver,)
     if "build_child" in entry.takes:
         return entry.builder(*args, build_child=build_child)
@@ -149,7 +152,7 @@ def build_from_solver(
 def build_schedule(solver: SolverConfig) -> Schedule:
     """The pure schedule (with warmup) ``solver`` names; for group keys other than the lr."""
     entry, solver = resolve(solver)
-    built = entry.builder(solver, unit_optimizer()) if "optimizer" in entry.takes else entry.builder(solver)
+    built = _call(entry, solver, None)
     if isinstance(built, (LRScheduler, LrSchedule)) or not callable(built):
         raise ConfigError(
             f"{solver.path('lr_scheduler_name')}: {solver.lr_scheduler_name} drives the lr only; a schedule "

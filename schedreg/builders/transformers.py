@@ -136,9 +136,9 @@ def warmup_stable_decay(solver: SolverConfig) -> Schedule:
     decay (a float in (0, 1]: that fraction of ``max_iter``); the stable stretch fills
     ``max_iter`` unless ``args.num_stable_steps`` is set.
 
-    Its warmup is transformers' own, from ``args.min_lr_ratio`` shaped by ``args.warmup_type``:
-    the solver's warmup method (linear or cosine) is its ``warmup_type``, and a warmup factor,
-    where set, must be ``min_lr_ratio`` (where it starts)."""
+    Its warmup is transformers' own, from ``args.min_lr_ratio`` shaped by ``args.warmup_type``,
+    where the chosen warmup is that one (:func:`_wsd_warmup`); any other is joined on, as on
+    every schedule."""
     args = dict(solver.args)
     path = solver.path("args")
     if "num_decay_steps" not in args:

@@ -148,20 +148,16 @@ def timeline(solver: SolverConfig) -> list[str]:
 
 def warmup_line(solver: SolverConfig) -> str:
     """What warmup the schedule gets, in words: a chosen shape with no length is said too."""
-    length = solver.warmup_iters if solver.warmup_method != "none" else 0
-    if not length:
-        why = (
-            f"{solver.path('warmup_method')} is none"
-            if solver.warmup_method == "none"
-            else (f"{solver.path('warmup_iters')} is 0")
-        )
-        return f"no warmup ({why})"
+    if solver.warmup_method == "none":
+        return f"no warmup ({solver.path('warmup_method')} is none)"
+    if not solver.warmup_iters:
+        return f"no warmup ({solver.path('warmup_iters')} is 0)"
     start = (
         "the scheduler's own start"
         if "warmup_factor" not in solver.explicit
         else f"{solver.warmup_factor:g} x lr"
     )
-    return f"warmup: {solver.warmup_method}, from {start}, over {length} steps"
+    return f"warmup: {solver.warmup_method}, from {start}, over {solver.warmup_iters} steps"
 
 
 def show(cfg: Any) -> None:

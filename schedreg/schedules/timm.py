@@ -182,11 +182,15 @@ class TimmSchedule:
         length = self.decay.cycles.length(cycles)
         return length + self.warmup_t if self.warmup_prefix else length
 
+    def _start(self, base_lr: float) -> float:
+        """Where the warmup starts."""
+        return self.warmup_lr_init if self.warmup_factor is None else self.warmup_factor * base_lr
+
     def lr(self, step: int, base_lr: float) -> float:
-        start = self.warmup_lr_init if self.warmup_factor is None else self.warmup_factor * base_lr
         if step == 0:  # what timm's constructor writes
-            return start if self.warmup_t else base_lr
+            return self._start(base_lr) if self.warmup_t else base_lr
         if step < self.warmup_t:
+            start = self._start(base_lr)
             end = self.decay(self.warmup_t, base_lr) if self.warmup_to_decay else base_lr
             value = start + step * ((end - start) / self.warmup_t)
         else:
