@@ -31,7 +31,7 @@ _TORCH_LAYER = {
     "build_optimizer": "schedreg.integrations.optimizers",
     "OPTIMIZERS": "schedreg.integrations.optimizers",
     "MultiplierLR": "schedreg.adapters.multiplier",
-    "ScaledLR": "schedreg.adapters.wrapped",
+    "ScaledLR": "schedreg.adapters.scaled",
     "GroupedLR": "schedreg.adapters.grouped",
     "lr_curve": "schedreg.integrations.preview",
 }

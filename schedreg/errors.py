@@ -13,6 +13,11 @@ class ConfigError(ValueError):
     """
 
 
+class ConfigTypeError(ConfigError, TypeError):
+    """A config value is of the wrong kind (a number where a function is wanted): a
+    :class:`ConfigError`, and the ``TypeError`` torch raises for the same mistake."""
+
+
 def suggest(name: str, names: list[str], n: int = 3) -> list[str]:
     """Registered names close to ``name``: case-insensitive substring matches first."""
     lowered = name.lower()

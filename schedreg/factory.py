@@ -11,11 +11,10 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapters.grouped import GroupedLR, Lane
-from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
+from schedreg.adapters.scaled import adopt
 from schedreg.adapters.timm import TimmLR
-from schedreg.adapters.wrapped import ScaledLR
 from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
@@ -123,16 +122,14 @@ def build_from_solver(
             "(WarmupMultiStepLR, WarmupCosineLR, WarmupStepWithFixedGammaLR), "
             f"not {solver.lr_scheduler_name!r}"
         )
-    # torch's schedulers are built over a view, so groups added later get their own
-    target = optimizer if nested else GroupView(optimizer, range(len(optimizer.param_groups)))
-    built = _call(entry, solver, target)
+    built = _call(entry, solver, optimizer)
     name = f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}"  # what error messages name
     if isinstance(built, LRScheduler):
         if nested:
             return built
         make = functools.partial(_call, entry, solver)
-        warmup = Constant(1.0) if entry.own_warmup else joined(Constant(1.0), solver)
-        return ScaledLR(built, make, warmup, name, guards)
+        warmup = None if entry.own_warmup else joined(Constant(1.0), solver)
+        return adopt(built, make, warmup, name, guards)
     if isinstance(built, LrSchedule):
         if not entry.own_warmup and warmup_length(solver):
             raise ConfigError(

@@ -306,8 +306,8 @@ def test_multistep_milestones_and_gamma_come_from_solver_steps_and_gamma() -> No
         {"lr_scheduler_name": "MultiStepLR", "steps": [10, 30], "gamma": 0.5},
         lambda o: lr_scheduler.MultiStepLR(o, milestones=[10, 30], gamma=0.5),
     )
-    assert scheduler.inner.gamma == 0.5
-    assert sorted(scheduler.inner.milestones) == [10, 30]
+    assert scheduler.gamma == 0.5
+    assert sorted(scheduler.milestones) == [10, 30]
 
 
 def test_cosine_t_max_comes_from_max_iter_and_eta_min_from_base_lr_end() -> None:
@@ -315,8 +315,8 @@ def test_cosine_t_max_comes_from_max_iter_and_eta_min_from_base_lr_end() -> None
         {"lr_scheduler_name": "CosineAnnealingLR", "max_iter": 50, "base_lr_end": 0.001},
         lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=50, eta_min=0.001),
     )
-    assert scheduler.inner.T_max == 50
-    assert scheduler.inner.eta_min == 0.001
+    assert scheduler.T_max == 50
+    assert scheduler.eta_min == 0.001
 
 
 def test_polynomial_total_iters_comes_from_max_iter() -> None:
@@ -324,7 +324,7 @@ def test_polynomial_total_iters_comes_from_max_iter() -> None:
         {"lr_scheduler_name": "PolynomialLR", "max_iter": 45, "args": {"power": 1.5}},
         lambda o: lr_scheduler.PolynomialLR(o, total_iters=45, power=1.5),
     )
-    assert scheduler.inner.total_iters == 45
+    assert scheduler.total_iters == 45
 
 
 def test_exponential_gamma_comes_from_solver_gamma() -> None:
@@ -339,7 +339,7 @@ def test_one_cycle_total_steps_comes_from_max_iter_and_max_lr_from_group_lrs() -
         {"lr_scheduler_name": "OneCycleLR", "max_iter": N_STEPS + 1},
         lambda o: lr_scheduler.OneCycleLR(o, max_lr=list(GROUP_LRS), total_steps=N_STEPS + 1),
     )
-    assert scheduler.inner.total_steps == N_STEPS + 1
+    assert scheduler.total_steps == N_STEPS + 1
     assert [g["max_lr"] for g in scheduler.optimizer.param_groups] == list(GROUP_LRS)
 
 
@@ -347,7 +347,7 @@ def test_cyclic_lr_max_lr_defaults_to_each_group_lr() -> None:
     scheduler, optimizer = build(
         {"lr_scheduler_name": "CyclicLR", "args": {"base_lr": 0.0, "step_size_up": 5}}
     )
-    assert scheduler.inner.max_lrs == list(GROUP_LRS)
+    assert scheduler.max_lrs == list(GROUP_LRS)
     lrs = trajectory(scheduler, optimizer, n=5)
     assert lrs[0] == (0.0, 0.0)
     assert lrs[5] == pytest.approx(GROUP_LRS, rel=1e-12)
@@ -424,7 +424,7 @@ def test_common_keys_are_not_derived_where_torch_means_something_else() -> None:
     scheduler, _ = build(
         {"lr_scheduler_name": "CyclicLR", "gamma": 0.5, "args": {"base_lr": 0.001, "mode": "exp_range"}}
     )
-    assert scheduler.inner.gamma == 1.0
+    assert scheduler.gamma == 1.0
 
 
 def test_derived_args_are_only_taken_from_keys_the_user_set() -> None:
@@ -432,7 +432,7 @@ def test_derived_args_are_only_taken_from_keys_the_user_set() -> None:
     with pytest.raises(ConfigError, match=r"solver\.args\.T_max is required .*solver\.max_iter"):
         build({"lr_scheduler_name": "CosineAnnealingLR"})
     scheduler, _ = build({"lr_scheduler_name": "PolynomialLR"})
-    assert scheduler.inner.total_iters == 5  # torch's default, not solver.max_iter's
+    assert scheduler.total_iters == 5  # torch's default, not solver.max_iter's
 
 
 def test_nested_children_inherit_common_keys_from_the_outer_solver() -> None:
@@ -641,7 +641,7 @@ def test_lr_lambda_path_to_a_non_function_is_rejected() -> None:
 
 
 def test_lr_lambda_that_is_not_a_string_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"solver\.args\.lr_lambda must be a dotted function path"):
+    with pytest.raises(ConfigError, match=r"solver\.args\.lr_lambda should be a function: a dotted import path"):
         build({"lr_scheduler_name": "LambdaLR", "args": {"lr_lambda": 3}})
 
 

@@ -7,7 +7,8 @@ at the current step), refuse to write a negative or non-finite lr, and take thei
 
 * :class:`MultiplierLR` (as :class:`MultiplierLambdaLR`, a torch ``LambdaLR`` too),
   :class:`AbsoluteLR` -- closed-form schedules (:mod:`.multiplier`);
-* :class:`ScaledLR` -- torch's own schedulers, times a warmup (:mod:`.wrapped`);
+* :class:`ScaledLR` -- torch's own schedulers, as instances of torch's classes, times a
+  warmup (:mod:`.scaled`);
 * :class:`GroupedLR` -- a schedule per param group (:mod:`.grouped`);
 * :class:`TimmLR` -- timm's schedules, stepped as timm's are (:mod:`.timm`);
 * :class:`GroupView` -- some of an optimizer's groups, as torch's schedulers see them.
@@ -17,8 +18,8 @@ from schedreg.adapters.grouped import GroupedLR
 from schedreg.adapters.groups import GroupView
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR, MultiplierLR
+from schedreg.adapters.scaled import ScaledLR
 from schedreg.adapters.timm import TimmLR
-from schedreg.adapters.wrapped import ScaledLR
 
 __all__ = [
     "AbsoluteLR",

@@ -21,7 +21,7 @@ from schedreg.adapters.groups import (
 )
 from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
 from schedreg.adapters.multiplier import MultiplierLR
-from schedreg.adapters.wrapped import ScaledLR
+from schedreg.adapters.scaled import ScaledLR
 from schedreg.errors import ConfigError
 from schedreg.schedules.core import Schedule
 

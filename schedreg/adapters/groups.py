@@ -42,6 +42,10 @@ class GroupView(Optimizer):
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
         raise RuntimeError("step the optimizer, not a GroupView of it")
 
+    # torch's schedulers check that the optimizer's step is tracked (and wrap it if not):
+    # the user steps the parent, whose step the scheduler of the whole optimizer tracks
+    step._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "step"}
 

@@ -102,7 +102,7 @@ class Guards:
 
     def check_order(self, optimizer: Optimizer) -> None:
         """torch's step-order warning, unless the optimizer stepped or AMP skipped its step."""
-        if getattr(optimizer, "_opt_called", False) or _skipped_by_amp(optimizer):
+        if getattr(optimizer, "_opt_called", False) or skipped_by_amp(optimizer):
             return
         warnings.warn(
             "Detected call of `lr_scheduler.step()` before `optimizer.step()`. Call `optimizer.step()` "
@@ -172,7 +172,7 @@ def track_optimizer_steps(optimizer: Optimizer) -> None:
         optimizer._schedreg_tracked = True  # type: ignore[attr-defined]
 
 
-def _skipped_by_amp(optimizer: Optimizer) -> bool:
+def skipped_by_amp(optimizer: Optimizer) -> bool:
     """Whether the optimizer holds a non-finite gradient: AMP's GradScaler skipped its step."""
     grads = [p.grad for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
     return any(not bool(torch.isfinite(grad).all()) for grad in grads)

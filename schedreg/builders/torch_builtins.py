@@ -26,7 +26,7 @@ from torch.optim.swa_utils import SWALR
 from schedreg.config.parse import solver_config
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
 from schedreg.config.solver import SolverConfig
-from schedreg.errors import ConfigError
+from schedreg.errors import ConfigError, ConfigTypeError
 from schedreg.registry import SCHEDULERS
 
 NOT_ARGUMENTS = ("optimizer", "verbose")
@@ -47,6 +47,7 @@ DERIVED: dict[str, tuple[str, Callable[[SolverConfig, Optimizer], Any]]] = {
 ANNOTATED_NARROWER = {
     ("CyclicLR", "base_momentum"): "float | list[float]",
     ("CyclicLR", "max_momentum"): "float | list[float]",
+    ("SWALR", "swa_lr"): "float | list[float]",
 }
 """Parameters that torch annotates narrower than it accepts (one value per group works)."""
 
@@ -145,7 +146,10 @@ def _convert(
     if name == "lr_lambda":
         paths = value if isinstance(value, list) else [value]
         if not all(isinstance(p, str) for p in paths):
-            raise ConfigError(f"{key} must be a dotted function path or a list of them, got {value!r}")
+            raise ConfigTypeError(
+                f"{key} should be a function: a dotted import path like 'pkg.module.fn', or a list of "
+                f"them (one per param group), got {value!r}"
+            )
         fns = [import_function(p, key) for p in paths]
         return fns if isinstance(value, list) else fns[0]
     if name == "schedulers" and build_child is not None:

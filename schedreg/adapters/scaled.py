@@ -1,0 +1,304 @@
+"""Torch's own schedulers under schedreg: the object *is* an instance of torch's class.
+
+:func:`adopt` turns a torch scheduler (``StepLR``, ``OneCycleLR``, ``SWALR``, a user's
+``LRScheduler`` subclass) into an instance of a subclass of its own class that adds
+schedreg's extras on top of torch's behaviour:
+
+* a multiplier of the step (the warmup), written on top of torch's lr;
+* param groups added to the optimizer later, each scheduled by a torch scheduler of its
+  own brought to the current step;
+* the run's checks (:class:`~schedreg.adapters.guards.Guards`): resume fingerprint, epochs,
+  AMP-aware step order, never a negative or non-finite lr;
+* ``OneCycleLR`` holds its final lr past ``total_steps`` instead of raising mid-run.
+
+Without a warmup and added groups, ``step()`` is torch's own: two schedulers stepped back
+to back on one optimizer chain exactly as torch's do, ``state_dict()`` holds torch's keys,
+and the attributes (``T_max``, ``min_lrs``, ``base_lrs``) are torch's. schedreg's state
+lives in a slot, outside the ``__dict__`` that torch's ``state_dict`` copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+
+from schedreg.adapters.groups import GroupView, base_lrs, checked, lr_values, set_group_value
+from schedreg.adapters.guards import Guards, check_saved_groups, skipped_by_amp
+from schedreg.errors import ConfigError
+from schedreg.schedules.core import Constant, Schedule
+
+SCHEDREG_KEYS = ("fingerprint", "param_groups", "schedule_step", "added_groups", "unscaled_lrs")
+"""What :meth:`ScaledLR.state_dict` adds to torch's keys."""
+
+
+def _at_end(scheduler: LRScheduler) -> bool:
+    """Whether a scheduler of fixed length (``OneCycleLR``'s ``total_steps``) is at its
+    last step, where torch raises on the next one."""
+    total = getattr(scheduler, "total_steps", None)
+    return total is not None and scheduler.last_epoch >= total - 1
+
+
+def _start(scheduler: LRScheduler) -> int:
+    """Where a freshly built torch scheduler stands: 0, or its ``last_epoch`` argument
+    (torch's resume); ``ChainedScheduler`` keeps no count of its own."""
+    return int(getattr(scheduler, "last_epoch", 0))
+
+
+def _replay(scheduler: LRScheduler, step: int) -> None:
+    """Bring a fresh torch scheduler to ``step`` by stepping it (a plateau one cannot be)."""
+    if not isinstance(scheduler, ReduceLROnPlateau):
+        for _ in range(step - _start(scheduler)):
+            if not _at_end(scheduler):
+                scheduler.step()
+
+
+def _zero_if_rounding(lr: Any, optimizer: Optimizer) -> Any:
+    """0.0 for a negative lr within rounding of zero (torch's recursive formulas land at
+    -5e-19 instead of 0), judged against the largest base lr; else ``lr`` as it is."""
+    if not isinstance(lr, float) or lr >= 0.0:
+        return lr
+    scale = max((abs(float(b)) for b in base_lrs(optimizer)), default=0.0)
+    return 0.0 if -1e-12 * scale <= lr else lr
+
+
+@dataclass
+class Extras:
+    """schedreg's state beside torch's, in :attr:`ScaledLR._schedreg`.
+
+    Attributes:
+        schedule: the multiplier of the step (the warmup); ``Constant(1.0)`` for none.
+        make: builds a plain torch scheduler of the same config over a :class:`GroupView`
+            (for groups added later, and to rebuild on resume).
+        name: what to call the schedule in error messages.
+        guards: the run's checks.
+        step: the step the multiplier was taken at.
+        multiplier: the multiplier last written.
+        unscaled: torch's own lrs of the groups (before the multiplier), while it is not 1.
+        covered: how many of the optimizer's groups torch's own machinery steps.
+        added: the torch schedulers of groups added later, with their views.
+    """
+
+    schedule: Schedule
+    make: Callable[[Optimizer], LRScheduler]
+    name: str
+    guards: Guards
+    step: int = 0
+    multiplier: float = 1.0
+    unscaled: list[Any] | None = None
+    covered: int = 0
+    added: list[tuple[GroupView, LRScheduler]] = field(default_factory=list)
+
+
+class ScaledLR(LRScheduler):
+    """The base :func:`adopt` puts in front of a torch scheduler's class.
+
+    ``isinstance(s, torch.optim.lr_scheduler.StepLR)`` holds, and so does every attribute
+    and argument of torch's; ``step(*args)`` takes what torch's ``step`` takes (a metric for
+    ``ReduceLROnPlateau``, torch's deprecated epoch). ``takes_metric`` says whether
+    ``step`` wants a metric.
+    """
+
+    __slots__ = ("_schedreg",)
+    _schedreg: Extras
+
+    @property
+    def takes_metric(self) -> bool:
+        """Whether ``step`` wants a metric (``ReduceLROnPlateau``, or one like it)."""
+        return isinstance(self, ReduceLROnPlateau) or bool(getattr(super(), "takes_metric", False))
+
+    def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """torch's step on torch's own lrs, then the multiplier on top."""
+        extras = self._schedreg
+        self._unscale()
+        self._adopt_groups()
+        self._torch_step(args, kwargs)
+        for _, scheduler in extras.added:
+            if not _at_end(scheduler):
+                scheduler.step(*args, **kwargs)
+        self._scale()
+        extras.guards.check_epochs(extras.step)
+
+    def _torch_step(self, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None) -> None:
+        """torch's own ``step`` over the groups it covers. At the first step, torch's
+        step-order warning is spared when AMP's GradScaler skipped the optimizer's step."""
+        extras, optimizer = self._schedreg, self.optimizer
+        if _at_end(self):
+            self.last_epoch += 1  # held at its final lr: torch would raise past total_steps
+            self._step_count += 1
+            extras.step = self.last_epoch
+            return
+        amp_skipped = getattr(self, "_step_count", None) == 1 and skipped_by_amp(optimizer)
+        if amp_skipped:
+            optimizer._opt_called = True  # type: ignore[attr-defined]
+        if len(optimizer.param_groups) > extras.covered:
+            self.optimizer = GroupView(optimizer, range(extras.covered))
+        try:
+            super().step(*args, **(kwargs or {}))
+        except (ArithmeticError, ValueError) as exc:
+            raise ConfigError(f"{extras.name} failed at step {extras.step + 1}: {exc}") from exc
+        finally:
+            self.optimizer = optimizer
+            if amp_skipped:
+                optimizer._opt_called = False  # type: ignore[attr-defined]
+        extras.step = int(getattr(self, "last_epoch", extras.step + 1))
+
+    def _adopt_groups(self) -> None:
+        """Groups added since the last step get a torch scheduler of their own."""
+        extras = self._schedreg
+        if isinstance(self, ReduceLROnPlateau):
+            extras.covered = len(self.optimizer.param_groups)  # torch's takes added groups itself
+            return
+        known = extras.covered + sum(len(view.indices) for view, _ in extras.added)
+        for index in range(known, len(self.optimizer.param_groups)):
+            view = GroupView(self.optimizer, [index])
+            scheduler = extras.make(view)
+            _replay(scheduler, extras.step)
+            extras.added.append((view, scheduler))
+
+    def _torch_lrs(self) -> list[tuple[dict[str, Any], Any]]:
+        """Each group with the lr torch's schedulers left in it."""
+        groups = self.optimizer.param_groups
+        pairs = [(g, g["lr"]) for g in groups[: self._schedreg.covered]]
+        for view, scheduler in self._schedreg.added:
+            pairs.extend(zip(view.param_groups, scheduler.get_last_lr(), strict=True))
+        return pairs
+
+    def _unscale(self) -> None:
+        """Hand torch back its own lrs (its recursive formulas read them). During a warmup an
+        lr set from outside cannot be chained onto: it is reported, and overwritten."""
+        extras = self._schedreg
+        if extras.unscaled is not None:
+            for group, lr in zip(self.optimizer.param_groups, extras.unscaled, strict=False):
+                written = lr * extras.multiplier
+                if not isinstance(lr, torch.Tensor) and group["lr"] != written:
+                    extras.guards.outside_write(group, group["lr"], written)
+                set_group_value(group, "lr", lr)
+            extras.unscaled = None
+
+    def _scale(self) -> None:
+        """Check torch's lrs and multiply them by the schedule at the current step."""
+        extras = self._schedreg
+        multiplier = checked(extras.schedule(extras.step), extras.step, extras.name)
+        pairs = self._torch_lrs()
+        wrote = multiplier != 1.0 or extras.multiplier != 1.0 or bool(extras.added)
+        if multiplier != 1.0:
+            extras.unscaled = lr_values([{"lr": lr} for _, lr in pairs])
+        for group, lr in pairs:
+            value = _zero_if_rounding(lr, self.optimizer)
+            checked(value, extras.step, extras.name, "lr")
+            if value is not lr or multiplier != 1.0:
+                set_group_value(group, "lr", value * multiplier)
+                wrote = True
+        if wrote:
+            self._last_lr = lr_values(self.optimizer.param_groups)
+        extras.multiplier = multiplier
+
+    def seek(self, step: int) -> None:
+        """Bring this freshly built scheduler to ``step`` by replaying torch's steps."""
+        self._unscale()
+        if not isinstance(self, ReduceLROnPlateau):
+            for _ in range(step - self._schedreg.step):
+                self._torch_step()
+        self._schedreg.step = step
+        for _, scheduler in self._schedreg.added:
+            _replay(scheduler, step)
+        self._adopt_groups()
+        self._scale()
+
+    def state_dict(self) -> dict[str, Any]:
+        """torch's state, with schedreg's fingerprint, added groups and unscaled lrs."""
+        extras = self._schedreg
+        state = {**super().state_dict(), "schedule_step": extras.step}
+        if extras.added:
+            state["added_groups"] = [
+                {"groups": list(view.indices), "state": s.state_dict()} for view, s in extras.added
+            ]
+        if extras.unscaled is not None:
+            state["unscaled_lrs"] = [float(lr) for lr in extras.unscaled]
+        return extras.guards.stamp(state, self.optimizer)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's load, after the fingerprint check; then the saved lrs are written into the
+        groups, so that a resume without the optimizer's state is right too."""
+        extras = self._schedreg
+        if extras.guards.rescheduled(state_dict, self.optimizer):
+            self.seek(int(state_dict.get("schedule_step", state_dict.get("last_epoch", 0))))
+            return
+        own = {k: v for k, v in state_dict.items() if k not in SCHEDREG_KEYS}
+        added = state_dict.get("added_groups", [])
+        check_saved_groups(self.optimizer, [i for part in added for i in part["groups"]])
+        super().load_state_dict(own)
+        extras.added = []
+        for part in added:
+            view = GroupView(self.optimizer, part["groups"])
+            scheduler = extras.make(view)
+            scheduler.load_state_dict(part["state"])
+            extras.added.append((view, scheduler))
+        extras.step = int(state_dict.get("schedule_step", getattr(self, "last_epoch", extras.step)))
+        extras.unscaled = state_dict.get("unscaled_lrs")
+        extras.multiplier = 1.0 if extras.unscaled is None else extras.schedule(extras.step)
+        last = getattr(self, "_last_lr", None)
+        if last is not None and len(last) == len(self.optimizer.param_groups):
+            for group, lr in zip(self.optimizer.param_groups, last, strict=True):
+                set_group_value(group, "lr", lr)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle (and ``copy.deepcopy``) by torch's class, which is importable."""
+        base = type(self).__mro__[2]
+        return (_rebuild, (base, self.__dict__, self._schedreg))
+
+
+def _rebuild(base: type[LRScheduler], state: dict[str, Any], extras: Extras) -> ScaledLR:
+    scheduler: ScaledLR = object.__new__(scaled_class(base))
+    scheduler.__dict__.update(state)
+    scheduler._schedreg = extras
+    return scheduler
+
+
+_SCALED_CLASSES: dict[type, type[ScaledLR]] = {}
+
+
+def scaled_class(base: type[LRScheduler]) -> type[ScaledLR]:
+    """The subclass of ``base`` (a torch scheduler class) that :func:`adopt` gives; it
+    bears ``base``'s names, so it prints, and reads in a traceback, as torch's class."""
+    if base not in _SCALED_CLASSES:
+        namespace = {"__slots__": (), "__module__": base.__module__, "__qualname__": base.__qualname__}
+        _SCALED_CLASSES[base] = type(base.__name__, (ScaledLR, base), namespace)
+    return _SCALED_CLASSES[base]
+
+
+def adopt(
+    scheduler: LRScheduler,
+    make: Callable[[Optimizer], LRScheduler],
+    schedule: Schedule | None = None,
+    name: str = "schedule",
+    guards: Guards | None = None,
+) -> ScaledLR:
+    """``scheduler``, as an instance of :func:`scaled_class` of its class, with the
+    multiplier of its current step written on top.
+
+    Args:
+        scheduler: a torch scheduler just built (over the optimizer to schedule).
+        make: builds the same torch scheduler over another optimizer (a view of groups
+            added later).
+        schedule: the multiplier (the warmup); none: 1.
+        name: what to call the schedule in error messages.
+        guards: the run's checks.
+    """
+    adopted = object.__new__(scaled_class(type(scheduler)))
+    adopted.__dict__.update(scheduler.__dict__)
+    adopted._schedreg = Extras(
+        schedule=schedule or Constant(1.0),
+        make=make,
+        name=name,
+        guards=guards or Guards(),
+        step=_start(scheduler),
+        covered=len(scheduler.optimizer.param_groups),
+    )
+    adopted._scale()
+    return adopted
