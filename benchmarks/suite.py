@@ -107,6 +107,11 @@ def step_makers(groups: int, total: int) -> dict[str, Callable[[], Callable[[], 
             lambda o: schedreg.build_lr_scheduler({"lr_scheduler_name": "WarmupCosineLR", **cosine}, o)
         ),
         "torch MultiStepLR (no warmup)": stepper(lambda o: lr.MultiStepLR(o, steps)),
+        "torch MultiStepLR built by schedreg": stepper(
+            lambda o: schedreg.build_lr_scheduler(
+                {"lr_scheduler_name": "MultiStepLR", "warmup_iters": 0, "args": {"milestones": steps}}, o
+            )
+        ),
         "torch SequentialLR(LinearLR, CosineAnnealingLR)": stepper(
             lambda o: lr.SequentialLR(
                 o,
@@ -139,6 +144,12 @@ def step_overhead(group_counts: list[int], calls: int, repeats: int) -> list[dic
                 "WarmupCosineLR vs torch SequentialLR",
                 ours_cos,
                 "torch SequentialLR(LinearLR, CosineAnnealingLR)",
+                None,
+            ),
+            (  # the cost of schedreg's checks on torch's own class (1: none)
+                "torch MultiStepLR built by schedreg vs built by hand",
+                per_call["torch MultiStepLR built by schedreg"],
+                "torch MultiStepLR (no warmup)",
                 None,
             ),
         ]

@@ -128,7 +128,7 @@ def build_from_solver(
         if nested:
             return built
         make = functools.partial(_call, entry, solver)
-        warmup = None if entry.own_warmup else joined(Constant(1.0), solver)
+        warmup = None if entry.own_warmup or not warmup_length(solver) else joined(Constant(1.0), solver)
         return adopt(built, make, warmup, name, guards)
     if isinstance(built, LrSchedule):
         if not entry.own_warmup and warmup_length(solver):

@@ -641,7 +641,9 @@ def test_lr_lambda_path_to_a_non_function_is_rejected() -> None:
 
 
 def test_lr_lambda_that_is_not_a_string_is_rejected() -> None:
-    with pytest.raises(ConfigError, match=r"solver\.args\.lr_lambda should be a function: a dotted import path"):
+    with pytest.raises(
+        ConfigError, match=r"solver\.args\.lr_lambda should be a function: a dotted import path"
+    ):
         build({"lr_scheduler_name": "LambdaLR", "args": {"lr_lambda": 3}})
 
 

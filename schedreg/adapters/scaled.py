@@ -19,6 +19,7 @@ lives in a slot, outside the ``__dict__`` that torch's ``state_dict`` copies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 from schedreg.adapters.groups import GroupView, base_lrs, checked, lr_values, set_group_value
 from schedreg.adapters.guards import Guards, check_saved_groups, skipped_by_amp
 from schedreg.errors import ConfigError
-from schedreg.schedules.core import Constant, Schedule
+from schedreg.schedules.core import Schedule
 
 SCHEDREG_KEYS = ("fingerprint", "param_groups", "schedule_step", "added_groups", "unscaled_lrs")
 """What :meth:`ScaledLR.state_dict` adds to torch's keys."""
@@ -71,7 +72,7 @@ class Extras:
     """schedreg's state beside torch's, in :attr:`ScaledLR._schedreg`.
 
     Attributes:
-        schedule: the multiplier of the step (the warmup); ``Constant(1.0)`` for none.
+        schedule: the multiplier of the step (the warmup); None for none.
         make: builds a plain torch scheduler of the same config over a :class:`GroupView`
             (for groups added later, and to rebuild on resume).
         name: what to call the schedule in error messages.
@@ -83,7 +84,7 @@ class Extras:
         added: the torch schedulers of groups added later, with their views.
     """
 
-    schedule: Schedule
+    schedule: Schedule | None
     make: Callable[[Optimizer], LRScheduler]
     name: str
     guards: Guards
@@ -114,8 +115,10 @@ class ScaledLR(LRScheduler):
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """torch's step on torch's own lrs, then the multiplier on top."""
         extras = self._schedreg
-        self._unscale()
-        self._adopt_groups()
+        if extras.unscaled is not None:
+            self._unscale()
+        if len(self.optimizer.param_groups) != extras.covered + len(extras.added):
+            self._adopt_groups()
         self._torch_step(args, kwargs)
         for _, scheduler in extras.added:
             if not _at_end(scheduler):
@@ -183,20 +186,36 @@ class ScaledLR(LRScheduler):
     def _scale(self) -> None:
         """Check torch's lrs and multiply them by the schedule at the current step."""
         extras = self._schedreg
-        multiplier = checked(extras.schedule(extras.step), extras.step, extras.name)
-        pairs = self._torch_lrs()
-        wrote = multiplier != 1.0 or extras.multiplier != 1.0 or bool(extras.added)
-        if multiplier != 1.0:
-            extras.unscaled = lr_values([{"lr": lr} for _, lr in pairs])
-        for group, lr in pairs:
-            value = _zero_if_rounding(lr, self.optimizer)
-            checked(value, extras.step, extras.name, "lr")
-            if value is not lr or multiplier != 1.0:
-                set_group_value(group, "lr", value * multiplier)
-                wrote = True
-        if wrote:
-            self._last_lr = lr_values(self.optimizer.param_groups)
+        if extras.schedule is None and not extras.added:
+            for group in self.optimizer.param_groups:  # torch's own lrs: only checked
+                lr = group["lr"]
+                if lr.__class__ is not float or not 0.0 <= lr < math.inf:
+                    self._check(group, lr)
+            return
+        multiplier = 1.0 if extras.schedule is None else extras.schedule(extras.step)
+        checked(multiplier, extras.step, extras.name)
+        unscaled = []
+        for group, lr in self._torch_lrs():
+            if lr.__class__ is float and 0.0 <= lr < math.inf:
+                group["lr"] = lr * multiplier
+            else:  # a Tensor lr (copied before it is written in place), or one to check
+                lr = self._check(group, lr)
+                lr = lr.clone() if isinstance(lr, torch.Tensor) else lr
+                set_group_value(group, "lr", lr * multiplier)
+            unscaled.append(lr)
+        extras.unscaled = unscaled if multiplier != 1.0 else None
+        self._last_lr = lr_values(self.optimizer.param_groups)
         extras.multiplier = multiplier
+
+    def _check(self, group: dict[str, Any], lr: Any) -> Any:
+        """``lr`` if it is finite and >= 0, or 0.0 for a rounding error below zero (written
+        into ``group``); else a ConfigError."""
+        value = _zero_if_rounding(lr, self.optimizer)
+        checked(value, self._schedreg.step, self._schedreg.name, "lr")
+        if value is not lr:
+            set_group_value(group, "lr", value)
+            self._last_lr = lr_values(self.optimizer.param_groups)
+        return value
 
     def seek(self, step: int) -> None:
         """Bring this freshly built scheduler to ``step`` by replaying torch's steps."""
@@ -241,7 +260,9 @@ class ScaledLR(LRScheduler):
             extras.added.append((view, scheduler))
         extras.step = int(state_dict.get("schedule_step", getattr(self, "last_epoch", extras.step)))
         extras.unscaled = state_dict.get("unscaled_lrs")
-        extras.multiplier = 1.0 if extras.unscaled is None else extras.schedule(extras.step)
+        extras.multiplier = (
+            1.0 if extras.unscaled is None or extras.schedule is None else extras.schedule(extras.step)
+        )
         last = getattr(self, "_last_lr", None)
         if last is not None and len(last) == len(self.optimizer.param_groups):
             for group, lr in zip(self.optimizer.param_groups, last, strict=True):
@@ -293,7 +314,7 @@ def adopt(
     adopted = object.__new__(scaled_class(type(scheduler)))
     adopted.__dict__.update(scheduler.__dict__)
     adopted._schedreg = Extras(
-        schedule=schedule or Constant(1.0),
+        schedule=schedule,
         make=make,
         name=name,
         guards=guards or Guards(),
