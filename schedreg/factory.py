@@ -46,6 +46,7 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     guards = run_guards(solver)
     if not solver.param_groups and not solver.param_schedules:
         return build_from_solver(solver, optimizer, guards=guards)
+    check_rules_find_groups(solver, optimizer)
     return GroupedLR(
         optimizer,
         functools.partial(lane_key, solver),
@@ -53,6 +54,23 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         functools.partial(group_param_schedules, param_schedule_table(solver)),
         guards,
     )
+
+
+def check_rules_find_groups(solver: SolverConfig, optimizer: Optimizer) -> None:
+    """Refuse a rule with a schedule of its own that no param group is named after (groups
+    are matched to rules by ``name``): it would be silently unused."""
+    names = {group.get("name") for group in optimizer.param_groups}
+    for rule in solver.param_groups:
+        own = rule.schedule is not None and (
+            rule.schedule.explicit - {"lr", "lr_factor"} or rule.schedule.param_schedules
+        )
+        if own and rule.name not in names and not rule.optional:
+            seen = ", ".join(sorted(repr(n) for n in names if n is not None)) or "none has a name"
+            raise ConfigError(
+                f"{rule.path} sets a schedule for the param groups named {rule.name!r}, but the optimizer "
+                f"has no such group (names: {seen}); build the groups with schedreg.build_param_groups, give "
+                "each group a 'name', or set optional: true"
+            )
 
 
 def run_guards(solver: SolverConfig) -> Guards:

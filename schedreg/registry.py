@@ -71,22 +71,37 @@ class Registry(Generic[F]):
         self._lock = threading.RLock()
         self._load = load
         self._modules: list[str] = []
+        self._loading = False
 
     def preload(self, module: str) -> None:
         """Import ``module`` (which registers builders) at the first lookup, before ``load``:
         how the package wires its built-in builders in without this module importing them."""
-        self._modules.append(module)
+        with self._lock:
+            self._modules.append(module)
 
     def _loaded(self) -> dict[str, Entry[F]]:
-        if self._load is not None or self._modules:
+        """The entries, after the one-time load. Threads share the load: one runs it under
+        the lock while the others wait, so no lookup sees a half-filled registry. The loading
+        thread's own lookups (a preloaded module registering) see the entries so far."""
+        # _load_once sets _loading before it empties the other two, and clears it after: read
+        # in this order, the three read clear only once a load has finished
+        if self._modules or self._load is not None or self._loading:
             with self._lock:
-                modules, self._modules = self._modules, []
-                for module in modules:
-                    importlib.import_module(module)
-                load, self._load = self._load, None
-                if load is not None:
-                    load()
+                if not self._loading:
+                    self._load_once()
         return self._entries
+
+    def _load_once(self) -> None:
+        """Import the preloaded modules, then run ``load``; each at most once, even if it raises."""
+        self._loading = True
+        try:
+            while self._modules:
+                importlib.import_module(self._modules.pop(0))
+            load, self._load = self._load, None
+            if load is not None:
+                load()
+        finally:
+            self._loading = False
 
     def register(
         self,
@@ -123,7 +138,8 @@ class Registry(Generic[F]):
             return entries[name]
         except (KeyError, TypeError):
             pass
-        names = sorted(entries)
+        with self._lock:  # a copy: another thread may be registering
+            names = sorted(entries)
         hint = suggest(str(name), names)
         did_you_mean = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
         raise ConfigError(
@@ -138,7 +154,9 @@ class Registry(Generic[F]):
         return name in self._loaded()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._loaded()))
+        entries = self._loaded()
+        with self._lock:
+            return iter(list(entries))
 
     def __len__(self) -> int:
         return len(self._loaded())

@@ -3,6 +3,7 @@ that share a schedule, and schedules group keys other than the lr."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,14 @@ from schedreg.adapters.groups import (
     lr_values,
     set_group_value,
 )
-from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
+from schedreg.adapters.guards import (
+    Guards,
+    check_kind,
+    check_saved_groups,
+    checked_state,
+    saved_step,
+    track_optimizer_steps,
+)
 from schedreg.adapters.multiplier import MultiplierLR
 from schedreg.adapters.scaled import ScaledLR
 from schedreg.errors import ConfigError
@@ -83,7 +91,10 @@ class GroupedLR(LRScheduler):
 
     def _adopt(self) -> None:
         known = sum(len(view.indices) for _, view, _ in self.lanes)
-        for index in range(known, len(self.optimizer.param_groups)):
+        if known == len(self.optimizer.param_groups):
+            return
+        assigned = {i for _, view, _ in self.lanes for i in view.indices}  # resumed by name: any order
+        for index in (i for i in range(len(self.optimizer.param_groups)) if i not in assigned):
             key = self.lane_key(self.optimizer.param_groups[index])
             lane = next((lane for lane in self.lanes if lane[0] == key), None)
             if lane is not None:
@@ -110,7 +121,13 @@ class GroupedLR(LRScheduler):
                 set_group_value(group, key, initial_value(group, key) * multiplier)
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Advance every group's schedule by one step; a metric goes to plateau schedules only."""
+        """Advance every group's schedule by one step; a metric goes to plateau schedules
+        only, and without one an argument is refused (it would be dropped)."""
+        if (args or kwargs) and not self.takes_metric:
+            raise TypeError(
+                f"no param group here follows a plateau schedule, so step() takes no argument; got "
+                f"step{args!r}{' with ' + repr(kwargs) if kwargs else ''}"
+            )
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._adopt()
@@ -128,26 +145,87 @@ class GroupedLR(LRScheduler):
     def get_lr(self) -> list[float | torch.Tensor]:
         return list(self._last_lr)
 
+    STATE_KEYS = ("last_epoch", "lanes")
+    """What :meth:`state_dict` writes (besides the guards' stamp)."""
+
     def state_dict(self) -> dict[str, Any]:
-        """The step, and each scheduler's groups and state."""
-        lanes = [{"groups": list(view.indices), "state": s.state_dict()} for _, view, s in self.lanes]
+        """The step, and each scheduler's groups (by index and name) and state."""
+        lanes = [
+            {
+                "groups": list(view.indices),
+                "names": [group.get("name") for group in view.param_groups],
+                "state": s.state_dict(),
+            }
+            for _, view, s in self.lanes
+        ]
         return self.guards.stamp({"last_epoch": self.last_epoch, "lanes": lanes}, self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Rebuild the schedulers over the saved groups, load them, write every value."""
-        require(state_dict, ("last_epoch", "lanes"), type(self).__name__)
-        if self.guards.rescheduled(state_dict, self.optimizer):
-            self.last_epoch = int(state_dict["last_epoch"])
+        """Rebuild the schedulers over the saved groups (found by name where they were saved
+        with names: the optimizer's groups may come in another order), load them, write
+        every value."""
+        owner = type(self).__name__
+        state = checked_state(state_dict, owner, self.STATE_KEYS)
+        step = saved_step(state, owner)
+        if self.guards.rescheduled(state, self.optimizer):
+            self.last_epoch = step
             for _, _, scheduler in self.lanes:
                 scheduler.seek(self.last_epoch)
             self._apply_param_schedules()
             self._last_lr = lr_values(self.optimizer.param_groups)
             return
-        saved = state_dict["lanes"]
-        check_saved_groups(self.optimizer, [i for lane in saved for i in lane["groups"]])
-        self.lanes = [self._new_lane(list(lane["groups"])) for lane in saved]
-        for (_, _, scheduler), lane in zip(self.lanes, saved, strict=True):
+        check_kind(state, owner, self.STATE_KEYS)
+        saved = state["lanes"]
+        lanes = []
+        for indices, lane in zip(self._saved_indices(saved), saved, strict=True):
+            key, view, scheduler = self._new_lane(indices)
+            start = _lane_step(scheduler)  # a torch scheduler's own last_epoch argument, else 0
             scheduler.load_state_dict(lane["state"])
-        self.last_epoch = int(state_dict["last_epoch"])
+            if _lane_step(scheduler) != start + step:
+                lane_step = _lane_step(scheduler) - start
+                raise ConfigError(
+                    f"the checkpoint's scheduler state is inconsistent: last_epoch={step}, but the schedule "
+                    f"of param groups {list(lane['groups'])} was saved at step {lane_step}; the checkpoint "
+                    "is damaged"
+                )
+            lanes.append((key, view, scheduler))
+        self.lanes, self.last_epoch = lanes, step
         self._apply_param_schedules()
         self._last_lr = lr_values(self.optimizer.param_groups)
+
+    def _saved_indices(self, saved: list[dict[str, Any]]) -> list[list[int]]:
+        """Each saved lane's groups in this optimizer: by index, or, where the lanes were saved
+        with the groups' names, the ``k``-th group of a name saved is the ``k``-th of that
+        name here (names repeat: detectron2's norm and bias groups are all ``default``)."""
+        indices = [i for lane in saved for i in lane["groups"]]
+        if len(set(indices)) != len(indices):
+            raise ConfigError(
+                f"the checkpoint's scheduler state is inconsistent: lanes schedule param groups {indices}, "
+                "some of them twice; the checkpoint is damaged"
+            )
+        if not all("names" in lane for lane in saved):
+            check_saved_groups(self.optimizer, indices)
+            return [list(lane["groups"]) for lane in saved]
+        names = {i: n for lane in saved for i, n in zip(lane["groups"], lane["names"], strict=True)}
+        here: dict[Any, list[int]] = {}
+        for index, group in enumerate(self.optimizer.param_groups):
+            here.setdefault(group.get("name"), []).append(index)
+        rank: dict[int, int] = {}
+        counted: Counter[Any] = Counter()
+        for index in sorted(names):
+            name = names[index]
+            rank[index] = counted[name]
+            counted[name] += 1
+            if rank[index] >= len(here.get(name, [])):
+                raise ConfigError(
+                    f"the checkpoint schedules {rank[index] + 1} or more param groups named {name!r}, but "
+                    f"this optimizer has {len(here.get(name, []))} (its groups, in order: "
+                    f"{[g.get('name') for g in self.optimizer.param_groups]}); build the optimizer with "
+                    "the same param_groups as the run that saved it"
+                )
+        return [[here[names[i]][rank[i]] for i in lane["groups"]] for lane in saved]
+
+
+def _lane_step(scheduler: Lane) -> int:
+    """The step a lane's scheduler stands at."""
+    return scheduler._schedreg.step if isinstance(scheduler, ScaledLR) else int(scheduler.last_epoch)

@@ -6,6 +6,8 @@ at the same points (its first ``step()``, each write, ``state_dict``/``load_stat
 * **resume** -- the schedule's fingerprint travels with the state; a state saved under a
   different schedule is refused, listing what differs, or rescheduled from the saved step
   (``on_resume_change: reschedule``); a state over another number of param groups is refused;
+  a state that is no dict, or whose keys hold values no scheduler writes, is refused where it
+  enters (:func:`checked_state`), and so is one another kind of scheduler wrote (:func:`check_kind`);
 * **epochs** -- a schedule declared in epochs stepped past its end warns once (the mark of
   stepping a per-epoch schedule every iteration);
 * **step order** -- torch's warning for ``scheduler.step()`` before the first
@@ -16,9 +18,12 @@ at the same points (its first ``step()``, each write, ``state_dict``/``load_stat
 
 from __future__ import annotations
 
+import ast
+import math
+import numbers
 import operator
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +33,12 @@ from torch.optim import Optimizer
 from schedreg.adapters.groups import GroupView
 from schedreg.errors import ConfigError
 
-FINGERPRINT_DEFAULTS = {"step_unit": "iter"}
-"""Fingerprint keys that older checkpoints lack, with the value they implied."""
+FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_factor": None}
+"""Fingerprint keys that older checkpoints lack, with the value they implied (None: not
+recorded then, so not compared: an old run may have used any value)."""
+
+STAMP_KEYS = ("fingerprint", "param_groups")
+"""What :meth:`Guards.stamp` adds to a scheduler's own state."""
 
 _LR = operator.itemgetter("lr")
 
@@ -60,26 +69,33 @@ class Guards:
             return state
         return {**state, "fingerprint": dict(self.fingerprint), "param_groups": len(optimizer.param_groups)}
 
-    def rescheduled(self, state: dict[str, Any], optimizer: Optimizer) -> bool:
+    def rescheduled(
+        self, state: Mapping[str, Any], optimizer: Optimizer, equivalent: Collection[str] = ()
+    ) -> bool:
         """Whether ``state`` was saved under another schedule and is to be rescheduled.
 
-        A state saved over another number of param groups is refused either way: which
-        saved group is which would be a guess (torch's optimizers refuse it too).
+        Values are compared as what they spell (:func:`canonical`), so a key order or ``1``
+        for ``1.0`` is no change; a change of the keys in ``equivalent`` alone is none either
+        (the caller found that they resolve to the same schedule). A state saved over another
+        number of param groups is refused either way: which saved group is which would be a
+        guess (torch's optimizers refuse it too).
         """
         saved_groups, groups = state.get("param_groups"), len(optimizer.param_groups)
         if saved_groups is not None and saved_groups != groups:
             raise other_groups(saved_groups, groups)
         saved, now = state.get("fingerprint"), self.fingerprint
-        if saved is None or now is None:
+        if saved is None or now is None or saved == now:
             return False
         saved = {**FINGERPRINT_DEFAULTS, **saved}
-        if saved == now:
+        unknown = {key for key, value in saved.items() if value is None}  # older releases did not record it
+        changed = [
+            key
+            for key in sorted((set(saved) | set(now)) - unknown)
+            if canonical(saved.get(key)) != canonical(now.get(key))
+        ]
+        if not changed or set(changed) <= set(equivalent):
             return False
-        diff = "; ".join(
-            f"{key}: {saved.get(key)} -> {now.get(key)}"
-            for key in sorted(set(saved) | set(now))
-            if saved.get(key) != now.get(key)
-        )
+        diff = "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in changed)
         if self.on_resume_change != "reschedule":
             raise ConfigError(
                 f"the checkpoint was saved under a different schedule ({diff}); set "
@@ -136,14 +152,141 @@ class Guards:
         )
 
 
-def require(state: dict[str, Any], keys: tuple[str, ...], owner: str) -> None:
-    """Refuse a state saved by another kind of scheduler (the config changed in between)."""
-    missing = [k for k in keys if k not in state]
+def canonical(value: Any) -> Any:
+    """A fingerprint value as it is compared: the repr read back (nested reprs too), so that
+    dict key order, ``1`` against ``1.0`` and a list against a tuple make no difference;
+    text that reads as no literal stays text, and a bool never equals a number."""
+    if isinstance(value, str):
+        try:
+            parsed = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return value
+        return value if parsed == value else canonical(parsed)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (list, tuple)):
+        return tuple(map(canonical, value))
+    if isinstance(value, dict):
+        return {key: canonical(item) for key, item in value.items()}
+    return value
+
+
+# --- what a checkpoint's state may hold ------------------------------------------------
+
+
+def _is_step(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
+
+
+def _is_lr(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            return False
+        value = float(value)  # a sync, once per load
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= float(value) < math.inf
+
+
+def _is_lrs(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(map(_is_lr, value))
+
+
+def _is_fingerprint(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
+def _is_part(value: Any) -> bool:
+    if not isinstance(value, Mapping) or not isinstance(value.get("state"), Mapping):
+        return False
+    indices, names = value.get("groups"), value.get("names")
+    if not isinstance(indices, (list, tuple)) or not indices or not all(map(_is_step, indices)):
+        return False
+    return names is None or (
+        isinstance(names, (list, tuple))
+        and len(names) == len(indices)
+        and all(n is None or isinstance(n, str) for n in names)
+    )
+
+
+def _is_parts(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(map(_is_part, value))
+
+
+_PARTS = "a list of {'groups': [group index, ...], 'state': {...}}, the groups non-empty"
+STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "last_epoch": ("an integer step >= 0", _is_step),
+    "schedule_step": ("an integer step >= 0", _is_step),
+    "base_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
+    "unscaled_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
+    "param_groups": ("a number of param groups, an integer >= 0", _is_step),
+    "fingerprint": ("a dict of strings (the schedule's settings, key by key)", _is_fingerprint),
+    "lanes": (_PARTS, _is_parts),
+    "added_groups": (_PARTS, _is_parts),
+}
+"""The keys schedreg's schedulers write (and torch's ``last_epoch``, ``base_lrs``): what each
+must hold, and the check of it."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else f"{text[:117]}..."
+
+
+def checked_state(state: Any, owner: str, required: tuple[str, ...] = ()) -> Mapping[str, Any]:
+    """``state``, once it is a dict holding ``required`` and every key of
+    :data:`STATE_FIELDS` it has holds what that key must: a damaged checkpoint is refused
+    where it enters, naming the key, its value and what is allowed, before any of it is used."""
+    if not isinstance(state, Mapping):
+        raise ConfigError(
+            f"{owner}.load_state_dict takes the dict that state_dict() returned; the checkpoint holds "
+            f"{_shown(state)} ({type(state).__name__}) instead"
+        )
+    missing = [k for k in required if k not in state]
     if missing:
         raise ConfigError(
             f"this state was not saved by a {owner} (it lacks {', '.join(missing)}): was the schedule's "
             "config (its name, param_groups or param_schedules) changed since the checkpoint?"
         )
+    for key, (expected, check) in STATE_FIELDS.items():
+        if key in state and not check(state[key]):
+            raise ConfigError(
+                f"the checkpoint's scheduler state has {key}={_shown(state[key])}; {key} must be {expected}: "
+                f"the checkpoint is damaged, or was not saved by a {owner}"
+            )
+    return state
+
+
+def check_kind(
+    state: Mapping[str, Any], owner: str, writes: Collection[str], ignored: Collection[str] = ()
+) -> None:
+    """Refuse a state whose keys (but the stamp's and ``ignored``) are not exactly ``writes``:
+    one saved by another kind of scheduler (torch's ``StepLR`` has ``step_size``, a
+    ``CosineAnnealingLR`` ``T_max``), which would load what it shares and drop the rest."""
+    keys = {k for k in state if k not in STAMP_KEYS and k not in ignored}
+    extra, missing = sorted(keys - set(writes), key=str), sorted(set(writes) - keys)
+    if extra or missing:
+        has = f"it has {', '.join(map(str, extra))}" if extra else ""
+        lacks = f"it lacks {', '.join(missing)}" if missing else ""
+        raise ConfigError(
+            f"this state was not saved by a {owner} like this one ({'; '.join(filter(None, (has, lacks)))}; "
+            f"a {owner} writes {', '.join(sorted(writes))}): a checkpoint of another kind of scheduler "
+            "cannot be resumed -- build the scheduler that saved it"
+        )
+
+
+def saved_step(state: Mapping[str, Any], owner: str) -> int:
+    """The step a checked state was saved at: its ``schedule_step``, else its ``last_epoch``;
+    where it holds both, they must agree (they count the same steps)."""
+    steps = {k: state[k] for k in ("schedule_step", "last_epoch") if k in state}
+    if not steps:
+        raise ConfigError(f"this state was not saved by a {owner} (it lacks last_epoch): it holds no step")
+    if len(set(steps.values())) > 1:
+        raise ConfigError(
+            f"the checkpoint's scheduler state is inconsistent: schedule_step={steps['schedule_step']} but "
+            f"last_epoch={steps['last_epoch']}, where both count the steps taken; the checkpoint is damaged"
+        )
+    return int(next(iter(steps.values())))
 
 
 def other_groups(saved: int, have: int) -> ConfigError:

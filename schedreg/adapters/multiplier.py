@@ -11,6 +11,7 @@ Their state is the step and the base lrs: a resume, or a jump to any step, is O(
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -18,9 +19,29 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 from schedreg.adapters.groups import checked, initial_value, lr_values, set_group_value, with_lr_scale
-from schedreg.adapters.guards import Guards, check_saved_groups, require, track_optimizer_steps
+from schedreg.adapters.guards import (
+    Guards,
+    check_kind,
+    check_saved_groups,
+    checked_state,
+    saved_step,
+    track_optimizer_steps,
+)
 from schedreg.errors import ConfigError
 from schedreg.schedules.core import LrSchedule, Schedule
+
+
+def check_base_lrs(bases: list[float | torch.Tensor], owner: str) -> None:
+    """Refuse a base lr that is NaN, infinite or negative, naming its param group: the
+    schedule multiplies it, so every lr after it would be too."""
+    for index, base in enumerate(bases):
+        if isinstance(base, torch.Tensor) and base.device.type != "cpu":
+            continue  # reading a device tensor would sync
+        if not 0.0 <= float(base) < math.inf:
+            raise ConfigError(
+                f"{owner}: param group {index} has lr (initial_lr) {float(base)!r}; a base lr must be finite "
+                "and >= 0 -- check the optimizer's lr, the group's lr, or what was written into base_lrs"
+            )
 
 
 class MultiplierLR(LRScheduler):
@@ -121,11 +142,15 @@ class MultiplierLR(LRScheduler):
     def _write(self) -> None:
         """Write the current step's lrs, adopting added groups; a Tensor lr in place."""
         self._adopt()
+        check_base_lrs(self.base_lrs, self.name)
         multiplier = self._multiplier_at(self.last_epoch)
         for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             set_group_value(group, "lr", base * multiplier)
         self._multiplier = None if self._tensor_lrs else multiplier  # a Tensor lr is never read back
         self._bases = list(self.base_lrs)
+
+    STATE_KEYS = ("last_epoch", "base_lrs")
+    """What :meth:`state_dict` writes (besides the guards' stamp)."""
 
     def state_dict(self) -> dict[str, Any]:
         """The step and base lrs, as plain numbers (loads with ``weights_only=True``)."""
@@ -133,12 +158,23 @@ class MultiplierLR(LRScheduler):
         return self.guards.stamp(state, self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the step and the base lrs, and write that step's lrs into the optimizer."""
-        require(state_dict, ("last_epoch", "base_lrs"), type(self).__name__)
-        if not self.guards.rescheduled(state_dict, self.optimizer):
-            check_saved_groups(self.optimizer, range(len(state_dict["base_lrs"])))
-            self.base_lrs = list(state_dict["base_lrs"])
-        self.seek(int(state_dict["last_epoch"]))
+        """Restore the step and the base lrs, and write that step's lrs into the optimizer.
+        Only a state of this kind loads: torch's ``StepLR`` has ``last_epoch`` and ``base_lrs``
+        too, and its schedule would be silently dropped."""
+        owner = type(self).__name__
+        state = checked_state(state_dict, owner, self.STATE_KEYS)
+        if not self.guards.rescheduled(state, self.optimizer):
+            check_kind(state, owner, self.STATE_KEYS)
+            saved_lrs = state["base_lrs"]
+            covered = state.get("param_groups", len(saved_lrs))
+            if len(saved_lrs) > covered:
+                raise ConfigError(
+                    f"the checkpoint's scheduler state is inconsistent: {len(saved_lrs)} base_lrs for "
+                    f"param_groups={covered}; the checkpoint is damaged"
+                )
+            check_saved_groups(self.optimizer, range(len(saved_lrs)))
+            self.base_lrs = list(saved_lrs)
+        self.seek(saved_step(state, owner))
 
 
 class MultiplierLambdaLR(MultiplierLR, LambdaLR):
@@ -181,6 +217,7 @@ class MultiplierLambdaLR(MultiplierLR, LambdaLR):
             super()._write()
             return
         self._adopt()
+        check_base_lrs(self.base_lrs, self.name)
         for group, lr in zip(self.optimizer.param_groups, self.lrs_at(self.last_epoch), strict=True):
             set_group_value(group, "lr", lr)
         self._multiplier = None  # no shared multiplier to check outside writes against
@@ -224,6 +261,7 @@ class AbsoluteLR(MultiplierLR):
 
     def _write(self) -> None:
         self._adopt()
+        check_base_lrs(self.base_lrs, self.name)
         lrs = self.lrs_at(self.last_epoch)
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             set_group_value(group, "lr", lr)

@@ -19,8 +19,9 @@ lives in a slot, outside the ``__dict__`` that torch's ``state_dict`` copies.
 
 from __future__ import annotations
 
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +30,26 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from schedreg.adapters.groups import GroupView, base_lrs, checked, lr_values, set_group_value
-from schedreg.adapters.guards import Guards, check_saved_groups, skipped_by_amp
-from schedreg.errors import ConfigError
+from schedreg.adapters.guards import (
+    Guards,
+    check_kind,
+    check_saved_groups,
+    checked_state,
+    saved_step,
+    skipped_by_amp,
+)
+from schedreg.errors import ConfigError, ConfigTypeError
 from schedreg.schedules.core import Schedule
 
 SCHEDREG_KEYS = ("fingerprint", "param_groups", "schedule_step", "added_groups", "unscaled_lrs")
 """What :meth:`ScaledLR.state_dict` adds to torch's keys."""
+TORCH_ARGUMENT_KEYS = ("args", "max_iter", "steps", "gamma", "base_lr_end")
+"""Solver keys that reach a torch scheduler only as its constructor's arguments (``args``,
+and the keys ``schedreg.builders.torch_builtins.DERIVED`` reads): a change of these alone is
+no change of schedule where torch's state shows the same arguments (``T_max`` in ``args``
+or from ``max_iter``)."""
+NOT_SETTINGS = ("self", "optimizer", "last_epoch", "verbose")
+"""Constructor parameters of torch's schedulers that are no setting of the schedule."""
 
 
 def _at_end(scheduler: LRScheduler) -> bool:
@@ -58,13 +73,19 @@ def _replay(scheduler: LRScheduler, step: int) -> None:
                 scheduler.step()
 
 
+ROUNDING_FLOOR = 1e-15
+"""The smallest negative lr taken as rounding error of zero, whatever the base lrs."""
+
+
 def _zero_if_rounding(lr: Any, optimizer: Optimizer) -> Any:
     """0.0 for a negative lr within rounding of zero (torch's recursive formulas land at
-    -5e-19 instead of 0), judged against the largest base lr; else ``lr`` as it is."""
+    -5e-19 instead of 0), judged against the largest base lr, or against 1e-15 when every
+    base lr is tiny or 0 (a group of lr 0 still gets ``eta_min``, with its rounding);
+    else ``lr`` as it is."""
     if not isinstance(lr, float) or lr >= 0.0:
         return lr
     scale = max((abs(float(b)) for b in base_lrs(optimizer)), default=0.0)
-    return 0.0 if -1e-12 * scale <= lr else lr
+    return 0.0 if -max(1e-12 * scale, ROUNDING_FLOOR) <= lr else lr
 
 
 @dataclass
@@ -142,8 +163,9 @@ class ScaledLR(LRScheduler):
             self.optimizer = GroupView(optimizer, range(extras.covered))
         try:
             super().step(*args, **(kwargs or {}))
-        except (ArithmeticError, ValueError) as exc:
-            raise ConfigError(f"{extras.name} failed at step {extras.step + 1}: {exc}") from exc
+        except (ArithmeticError, ValueError, TypeError, SystemExit) as exc:  # a user lambda's too
+            error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
+            raise error(f"{extras.name} failed at step {extras.step + 1}: {exc!r}") from exc
         finally:
             self.optimizer = optimizer
             if amp_skipped:
@@ -224,6 +246,8 @@ class ScaledLR(LRScheduler):
             for _ in range(step - self._schedreg.step):
                 self._torch_step()
         self._schedreg.step = step
+        if isinstance(self, ReduceLROnPlateau):
+            self.last_epoch = step  # counts steps as the others do: saved, it must match the step
         for _, scheduler in self._schedreg.added:
             _replay(scheduler, step)
         self._adopt_groups()
@@ -242,24 +266,30 @@ class ScaledLR(LRScheduler):
         return extras.guards.stamp(state, self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """torch's load, after the fingerprint check; then the saved lrs are written into the
-        groups, so that a resume without the optimizer's state is right too."""
-        extras = self._schedreg
-        if extras.guards.rescheduled(state_dict, self.optimizer):
-            self.seek(int(state_dict.get("schedule_step", state_dict.get("last_epoch", 0))))
+        """torch's load, after the checks of the state (its values, its kind, its fingerprint);
+        then the saved lrs are written into the groups, so that a resume without the
+        optimizer's state is right too. torch's own state (no fingerprint) of the same class
+        and settings loads: a drop-in user resuming a torch checkpoint."""
+        extras, owner = self._schedreg, type(self).__name__
+        state = checked_state(state_dict, owner)
+        step = saved_step(state, owner) if "schedule_step" in state or "last_epoch" in state else None
+        equivalent = TORCH_ARGUMENT_KEYS if self._same_arguments(state) else ()
+        if extras.guards.rescheduled(state, self.optimizer, equivalent):
+            self.seek(step or 0)
             return
-        own = {k: v for k, v in state_dict.items() if k not in SCHEDREG_KEYS}
-        added = state_dict.get("added_groups", [])
-        check_saved_groups(self.optimizer, [i for part in added for i in part["groups"]])
-        super().load_state_dict(own)
-        extras.added = []
+        added = state.get("added_groups", [])
+        covered = self._saved_coverage(state, [i for part in added for i in part["groups"]])
+        _load_torch(super().state_dict(), super().load_state_dict, state, owner)
+        extras.covered, extras.added = covered, []
         for part in added:
             view = GroupView(self.optimizer, part["groups"])
             scheduler = extras.make(view)
-            scheduler.load_state_dict(part["state"])
+            _load_torch(
+                scheduler.state_dict(), scheduler.load_state_dict, part["state"], type(scheduler).__name__
+            )
             extras.added.append((view, scheduler))
-        extras.step = int(state_dict.get("schedule_step", getattr(self, "last_epoch", extras.step)))
-        extras.unscaled = state_dict.get("unscaled_lrs")
+        extras.step = extras.step if step is None else step
+        extras.unscaled = state.get("unscaled_lrs")
         extras.multiplier = (
             1.0 if extras.unscaled is None or extras.schedule is None else extras.schedule(extras.step)
         )
@@ -268,10 +298,73 @@ class ScaledLR(LRScheduler):
             for group, lr in zip(self.optimizer.param_groups, last, strict=True):
                 set_group_value(group, "lr", lr)
 
+    def _same_arguments(self, state: Mapping[str, Any]) -> bool:
+        """Whether ``state`` holds every setting torch's constructor took, equal to this
+        scheduler's (where torch keeps some under other names, it cannot tell: False)."""
+        torch_class: type = type(self).__mro__[2]
+        params = inspect.signature(torch_class).parameters.values()
+        names = [
+            p.name
+            for p in params
+            if p.name not in NOT_SETTINGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        own = vars(self)
+        return bool(names) and all(n in state and n in own and _equal(state[n], own[n]) for n in names)
+
+    def _saved_coverage(self, state: Mapping[str, Any], added: list[int]) -> int:
+        """How many groups torch's own state in ``state`` covers (its ``base_lrs``); the groups
+        added later must follow them in order, and the unscaled lrs cover both."""
+        has_lrs = "base_lrs" in state and not isinstance(self, ReduceLROnPlateau)
+        covered = len(state["base_lrs"]) if has_lrs else added[0] if added else self._schedreg.covered
+        if added != list(range(covered, covered + len(added))):
+            raise ConfigError(
+                f"the checkpoint's scheduler state is inconsistent: added_groups holds param groups {added}, "
+                f"but torch's state covers {covered}, which groups added later follow in order "
+                f"({list(range(covered, covered + len(added)))}); the checkpoint is damaged"
+            )
+        unscaled = state.get("unscaled_lrs")
+        if unscaled is not None and len(unscaled) != covered + len(added):
+            raise ConfigError(
+                f"the checkpoint's scheduler state is inconsistent: {len(unscaled)} unscaled_lrs for "
+                f"{covered + len(added)} scheduled param groups; the checkpoint is damaged"
+            )
+        check_saved_groups(self.optimizer, range(covered + len(added)))
+        return covered
+
     def __reduce_ex__(self, protocol: Any) -> Any:
         """Pickle (and ``copy.deepcopy``) by torch's class, which is importable."""
         base = type(self).__mro__[2]
         return (_rebuild, (base, self.__dict__, self._schedreg))
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except (RuntimeError, TypeError, ValueError):  # Tensors of several values, say
+        return False
+
+
+def _public(key: Any) -> bool:
+    """A key of torch's state that is a setting or public state (``T_max``, ``base_lrs``),
+    not an internal that torch versions add or drop (``_is_initial``, ``verbose``)."""
+    return isinstance(key, str) and not key.startswith("_") and key not in SCHEDREG_KEYS and key != "verbose"
+
+
+def _load_torch(
+    own: dict[str, Any], load: Callable[[dict[str, Any]], None], state: Mapping[str, Any], owner: str
+) -> None:
+    """torch's ``load`` of ``state`` (its keys but schedreg's), once ``state`` has the public
+    keys ``own`` (the loading scheduler's state) has: a ``StepLR``'s ``step_size`` is refused
+    by a ``CosineAnnealingLR``, which wants ``T_max``."""
+    checked_state(state, owner)
+    check_kind(state, owner, [k for k in own if _public(k)], ignored=[k for k in state if not _public(k)])
+    try:
+        load({k: v for k, v in state.items() if k not in SCHEDREG_KEYS})
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise ConfigError(
+            f"the checkpoint's {owner} state does not load into torch's {owner} ({exc!r}); the checkpoint "
+            "is damaged"
+        ) from exc
 
 
 def _rebuild(base: type[LRScheduler], state: dict[str, Any], extras: Extras) -> ScaledLR:

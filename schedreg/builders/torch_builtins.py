@@ -13,6 +13,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import itertools
+import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +60,10 @@ MEANS_SOMETHING_ELSE = {
 }
 
 
+RATES_PER_STEP = {("ExponentialLR", "gamma"), ("MultiplicativeLR", "lr_lambda"), ("LambdaLR", "lr_lambda")}
+"""Arguments that act once per ``step()``: converting an epoch schedule to iterations
+(``interval: epoch`` with ``iters_per_epoch``) would apply them once per iteration."""
+
 NON_NEGATIVE = (
     "swa_lr",
     "gamma",
@@ -68,12 +75,22 @@ NON_NEGATIVE = (
     "end_factor",
     "power",
     "div_factor",
+    "milestones",
+    "patience",
+    "cooldown",
+    "eps",
+    "threshold",
 )
 """torch arguments that a negative value turns into a negative lr (torch does not refuse it)."""
 POSITIVE = ("step_size", "T_max", "T_0", "total_steps", "step_size_up", "final_div_factor")
 """torch arguments that torch divides by (or takes a modulo of)."""
-POSITIVE_FOR = {("ConstantLR", "factor")}
-"""Arguments positive for one class only: ConstantLR divides by its factor when it ends."""
+POSITIVE_FOR = {("ConstantLR", "factor"), ("LinearLR", "total_iters"), ("PolynomialLR", "total_iters")}
+"""Arguments positive for one class only: ConstantLR divides by its factor when it ends,
+LinearLR and PolynomialLR by their length."""
+BELOW_ONE = {("ReduceLROnPlateau", "factor")}
+"""Factors that must reduce (torch refuses >= 1 only after NaN has passed its check)."""
+NOT_NESTABLE = ("SequentialLR", "ChainedScheduler", "ReduceLROnPlateau")
+"""Children SequentialLR cannot switch to: torch fails only when the milestone comes."""
 
 
 def _check_ranges(cls: type, args: dict[str, Any], path: str) -> None:
@@ -85,6 +102,29 @@ def _check_ranges(cls: type, args: dict[str, Any], path: str) -> None:
         numbers = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if _is_number(v)]
         if any(v < 0 or (positive and v == 0) for v in numbers):
             raise ConfigError(f"{path}.{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+    for name in args:
+        if (cls.__name__, name) in BELOW_ONE and not 0 <= float(args[name]) < 1:
+            raise ConfigError(f"{path}.{name} must be in [0, 1), got {args[name]!r}")
+    milestones = args.get("milestones")
+    increasing = isinstance(milestones, list) and all(a < b for a, b in itertools.pairwise([0, *milestones]))
+    if cls.__name__ == "SequentialLR" and not increasing:
+        raise ConfigError(f"{path}.milestones must be increasing and > 0, got {milestones!r}")
+
+
+def _check_units(cls: type, args: dict[str, Any], solver: SolverConfig) -> None:
+    """Refuse a per-step rate in an epoch schedule converted to iterations."""
+    units = solver.units
+    if units.interval != "epoch" or not units.iters_per_epoch:
+        return
+    for name in args:
+        if (cls.__name__, name) in RATES_PER_STEP:
+            raise ConfigError(
+                f"{solver.path('args')}.{name} of {cls.__name__} acts once per step, and "
+                f"{units.interval_key}: epoch with {units.iters_per_epoch_key}: {units.iters_per_epoch} "
+                "steps "
+                f"this schedule per iteration; write the rate per iteration with {units.interval_key}: iter, "
+                f"or leave {units.iters_per_epoch_key} unset to step it once per epoch"
+            )
 
 
 def _is_number(value: Any) -> bool:
@@ -109,18 +149,66 @@ def discover() -> dict[str, type[LRScheduler]]:
 # --- building ------------------------------------------------------------------------
 
 
+NOT_USER_PACKAGES = frozenset(sys.stdlib_module_names) | {"torch"}
+"""Top-level packages whose names a config's function path may not take (see :func:`import_function`)."""
+
+
 def import_function(path: str, key: str) -> Callable[..., Any]:
-    """The function at dotted ``path`` (``pkg.mod.fn`` or ``pkg.mod:fn``)."""
+    """The function at dotted ``path`` (``pkg.mod.fn`` or ``pkg.mod:fn``), for ``key``.
+
+    A config is code, as Hydra's ``_target_`` is: the path imports its module, whose
+    top-level code runs. What schedreg takes, though, is only what a user writes as a
+    schedule: a plain Python function, or a callable object of a Python class, defined in
+    the user's own modules. Refused before anything is called (a ConfigError naming ``key``):
+    a private name, and a module of the standard library or torch, from the path alone,
+    before any import; then builtins and other non-Python functions (``os._exit``,
+    ``math.exp``), classes, and names that a user module takes from the standard library
+    or torch (``exit = sys.exit``, ``from shutil import rmtree``).
+    """
     module_name, sep, attr = path.partition(":") if ":" in path else path.rpartition(".")
-    try:
-        fn, reason = getattr(importlib.import_module(module_name), attr), "not callable"
-    except (ImportError, AttributeError, ValueError, TypeError) as exc:
-        fn, reason = None, str(exc)
-    if not sep or not callable(fn):
+    names = [*module_name.split("."), attr]
+    fn: Any = None
+    reason: str | None
+    cause: BaseException | None = None
+    if not sep or not all(name.isidentifier() for name in names):
+        reason = "not a dotted path of Python names"
+    elif attr.startswith("_"):
+        reason = f"{attr!r} is a private name, not callable from a config"
+    elif names[0] in NOT_USER_PACKAGES:
+        reason = f"{names[0]!r} is a module of {_owner(names[0])}, not imported"
+    else:
+        try:
+            fn = getattr(importlib.import_module(module_name), attr)
+            reason = _refusal(fn)
+        except (Exception, SystemExit) as exc:  # the module's own code, run by the import, failed
+            reason, cause = f"{type(exc).__name__}: {exc}", exc
+    if reason is not None:
         raise ConfigError(
-            f"{key} must be an importable function path like 'pkg.module.fn', got {path!r} ({reason})"
-        )
+            f"{key} must be an importable function path like 'pkg.module.fn' (a Python function or "
+            f"callable object of your own module), got {path!r} ({reason})"
+        ) from cause
     return fn
+
+
+def _owner(top: str) -> str:
+    return "torch" if top == "torch" else "the standard library"
+
+
+def _refusal(fn: Any) -> str | None:
+    """Why ``fn`` is not a function that a user wrote; None if it is."""
+    origin: str | None
+    if inspect.isclass(fn):
+        return "a class, not a function"
+    if isinstance(fn, types.FunctionType):
+        origin = fn.__module__
+    elif isinstance(inspect.getattr_static(type(fn), "__call__", None), types.FunctionType):
+        origin = type(fn).__module__  # a callable object: its class's __call__ is Python
+    else:
+        return f"a {type(fn).__name__}, {'not a Python function' if callable(fn) else 'not callable'}"
+    top = (origin or "").partition(".")[0]
+    if not top or top in NOT_USER_PACKAGES:
+        return f"defined in {origin}, a module of {_owner(top)}"
+    return None
 
 
 def _children(
@@ -133,10 +221,17 @@ def _children(
     parent = dataclasses.replace(
         solver, args={}, lr_scheduler_name=SolverConfig.lr_scheduler_name, explicit=solver.explicit - own
     )
-    return [
-        build_child(solver_config(node, prefix=f"{key}[{i}]", inherit=parent, schedule_only=True), optimizer)
+    children = [
+        solver_config(node, prefix=f"{key}[{i}]", inherit=parent, schedule_only=True)
         for i, node in enumerate(nodes)
     ]
+    for child in children:
+        if solver.lr_scheduler_name == "SequentialLR" and child.lr_scheduler_name in NOT_NESTABLE:
+            raise ConfigError(
+                f"{child.path('lr_scheduler_name')}: SequentialLR cannot switch to a "
+                f"{child.lr_scheduler_name} (allowed: any scheduler but {', '.join(NOT_NESTABLE)})"
+            )
+    return [build_child(child, optimizer) for child in children]
 
 
 def _convert(
@@ -193,6 +288,7 @@ class TorchBuilder:
             self.cls.__name__, self.parameters(), solver.args, derived, solver.path("args"), hints
         )
         _check_ranges(self.cls, args, solver.path("args"))
+        _check_units(self.cls, args, solver)
         return {name: _convert(solver, name, value, optimizer, build_child) for name, value in args.items()}
 
     def __call__(

@@ -10,6 +10,7 @@ optimizer's default lr.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -118,8 +119,8 @@ def cosine_with_min_lr(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
         raise ConfigError(f"{solver.path('args')} must set exactly one of min_lr and min_lr_rate, got {args}")
     if "min_lr" in args:
         min_lr = args.pop("min_lr")
-        if not isinstance(min_lr, (int, float)) or isinstance(min_lr, bool) or min_lr < 0:
-            raise ConfigError(f"{solver.path('args')}.min_lr must be a number >= 0, got {min_lr!r}")
+        if not isinstance(min_lr, (int, float)) or isinstance(min_lr, bool) or not 0 <= min_lr < math.inf:
+            raise ConfigError(f"{solver.path('args')}.min_lr must be a finite number >= 0, got {min_lr!r}")
         lr = float(optimizer.defaults["lr"])
         if lr == 0 and min_lr > 0:
             raise ConfigError(

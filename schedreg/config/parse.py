@@ -142,6 +142,10 @@ def _lowered(node: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+RESERVED_GROUP_NAME = "default"
+"""The name ``build_param_groups`` gives the groups that no rule matches."""
+
+
 def _rules(solver: SolverConfig, raw: Any) -> tuple[GroupRule, ...]:
     path = solver.path("param_groups")
     rules, seen = [], set()
@@ -149,6 +153,11 @@ def _rules(solver: SolverConfig, raw: Any) -> tuple[GroupRule, ...]:
         where = f"{path}.{name}"
         if name in seen:
             raise ConfigError(f"{path} has two rules named {name!r}")
+        if name == RESERVED_GROUP_NAME:
+            raise ConfigError(
+                f"{where}: {RESERVED_GROUP_NAME!r} is the name of the groups no rule matches; name the rule "
+                "after what it selects (e.g. backbone, head, norm)"
+            )
         seen.add(name)
         if not isinstance(node, Mapping):
             raise ConfigError(f"{where} must be a mapping, got {node!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -108,12 +109,36 @@ def keyword_arguments(
             annotation = annotation.__name__
         if name in args and isinstance(annotation, str) and not matches(args[name], annotation):
             raise ConfigError(f"{path}.{name} must be {annotation}, got {args[name]!r}")
+        if name in given and not all_finite(given[name]):
+            raise ConfigError(f"{path}.{name} must be finite (no NaN or infinity), got {given[name]!r}")
     return args
+
+
+def all_finite(value: Any) -> bool:
+    """Whether every number in ``value`` (a number, a one-element Tensor, or a list of them)
+    is finite: no peer's argument means anything with NaN or infinity in it, and torch,
+    timm and transformers accept them, to write NaN or 0 or never move the lr.
+
+    >>> all_finite([1, 2.5]), all_finite(float("nan")), all_finite({"a": [float("inf")]})
+    (True, False, False)
+    """
+    if isinstance(value, (bool, str)):
+        return True
+    if isinstance(value, (int, float)):
+        return math.isfinite(value) if isinstance(value, float) else abs(value) < 2**1023
+    if _scalar_tensor(value):
+        return math.isfinite(float(value))
+    if isinstance(value, Mapping):
+        return all(all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(all_finite(v) for v in value)
+    return True
 
 
 def construct(cls: type, path: str, given: Mapping[str, Any], /, **kwargs: Any) -> Any:
     """``cls(**kwargs)``, with torch's own refusal of a value turned into a ConfigError."""
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError, ArithmeticError, KeyError) as exc:  # KeyError: torch's resume check
-        raise ConfigError(f"{path}: {cls.__name__} rejected {dict(given)}: {exc}") from exc
+    # KeyError: torch's resume check; SystemExit: a function given in the config ending the process
+    except (TypeError, ValueError, ArithmeticError, KeyError, SystemExit) as exc:
+        raise ConfigError(f"{path}: {cls.__name__} rejected {dict(given)}: {exc!r}") from exc

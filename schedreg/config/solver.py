@@ -184,8 +184,12 @@ def schedule_identity(solver: SolverConfig) -> tuple[Any, ...]:
 
 def fingerprint(solver: SolverConfig) -> dict[str, str]:
     """The resolved schedule, key by key, as plain strings: saved with a scheduler's state so
-    that resuming under a changed schedule is noticed."""
+    that resuming under a changed schedule is noticed. Besides the schedule's keys it holds
+    what else sets the groups' lrs (``bias_lr_factor``: a bias group's base lr is saved in
+    the state, so a new factor would be silently dropped). Values are reprs as written: the
+    guard compares what they spell, so ``1`` and ``1.0`` or another key order are equal."""
     out = {k: repr(getattr(solver, k)) for k in SCHEDULE_KEYS}
+    out["bias_lr_factor"] = repr(solver.bias_lr_factor)
     out["param_groups"] = repr(
         [
             (

@@ -139,7 +139,14 @@ def arguments(units: Units, path: str, args: dict[str, Any], max_iter: int) -> d
     return out
 
 
+FRACTION_ARGS = frozenset({"num_decay_steps"})
+"""Duration arguments where a float in (0, 1] is a fraction of the run, not a duration
+(transformers' ``warmup_stable_decay``): no unit to convert."""
+
+
 def _argument(units: Units, path: str, value: Any, max_iter: int) -> Any:
+    if isinstance(value, float) and path.rpartition(".")[2] in FRACTION_ARGS and 0 < value <= 1:
+        return value
     if isinstance(value, float) and units.interval == "epoch" and units.iters_per_epoch:
         return value * units.iters_per_epoch
     return units.steps(path, value, max_iter)

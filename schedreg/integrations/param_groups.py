@@ -20,11 +20,11 @@ from typing import Any
 import torch
 from torch.nn.modules import batchnorm, normalization
 
-from schedreg.config.parse import solver_config
+from schedreg.config.parse import RESERVED_GROUP_NAME, solver_config
 from schedreg.config.solver import GroupRule
 from schedreg.errors import ConfigError
 
-DEFAULT_GROUP = "default"
+DEFAULT_GROUP = RESERVED_GROUP_NAME
 
 
 def _subclasses(cls: type) -> set[type]:

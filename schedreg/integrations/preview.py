@@ -4,23 +4,43 @@
 a million steps take milliseconds, where stepping a scheduler takes seconds. Schedules
 with no vectorized form (timm's, a third-party function) are evaluated step by step,
 still without an optimizer; torch's own (recursive) schedulers are stepped.
+
+Both are bounded, so that a typo in a step count is an error, never a hang or an
+exhausted memory: :data:`MAX_CURVE_STEPS` steps in all, :data:`MAX_STEPPED_STEPS` one at
+a time. :func:`lrs_at` reads a long run at chosen steps (``schedreg show``/``plot``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from schedreg.adapters.grouped import GroupedLR
+from schedreg.adapters.groups import checked
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
+from schedreg.adapters.scaled import ScaledLR, _zero_if_rounding
 from schedreg.config.parse import solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
 from schedreg.schedules.core import curve_of
+
+MAX_CURVE_STEPS = 10**7
+"""The most steps :func:`lr_curve` returns: 80 MB of float64, a few hundred MB while it is
+computed (under a second). 10**8 steps took 3-5 GB and 20 s: a run that long is read at
+sampled steps (:func:`lrs_at`, ``schedreg show``)."""
+
+MAX_STEPPED_STEPS = 10**6
+"""The most steps a schedule is evaluated one at a time -- a torch scheduler stepped, a timm
+schedule called -- at 4-10 us a step: about 10 s."""
+
+LrsAt = Callable[[int], list[float]]
+"""Every param group's lr at a step."""
 
 
 def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
@@ -31,7 +51,9 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
 
     Equal to the lrs the scheduler writes, bit for bit except where torch's vectorized
     ``cos``/``pow`` round the last bit differently from Python's (1e-16 relative).
-    A plateau schedule is previewed with a metric that never improves.
+    A plateau schedule is previewed with a metric that never improves. At most
+    :data:`MAX_CURVE_STEPS` steps, and :data:`MAX_STEPPED_STEPS` for a schedule evaluated
+    one step at a time (torch's, timm's): more is a ConfigError, not a hang.
 
     >>> lr_curve({"lr_scheduler_name": "WarmupMultiStepLR", "max_iter": 6, "steps": [4],
     ...           "warmup_iters": 0}, 6, base_lr=0.1).tolist()
@@ -39,20 +61,36 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
     """
     if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 0:
         raise ConfigError(f"num_steps must be an integer >= 0, got {num_steps!r}")
+    if num_steps > MAX_CURVE_STEPS:
+        raise ConfigError(
+            f"num_steps must be at most {MAX_CURVE_STEPS} ({MAX_CURVE_STEPS * 8 // 10**6} MB of float64), "
+            f"got {num_steps}; `schedreg show` and `schedreg plot` read a longer run at sampled steps"
+        )
     if isinstance(base_lr, bool) or not isinstance(base_lr, (int, float)) or not 0 <= base_lr < math.inf:
         raise ConfigError(f"base_lr must be a finite number >= 0, got {base_lr!r}")
+    scheduler, optimizer = preview_scheduler(cfg, base_lr)
+    if isinstance(scheduler, MultiplierLR) and not isinstance(scheduler, AbsoluteLR):
+        steps = torch.arange(num_steps, dtype=torch.float64)
+        return curve_of(scheduler.schedule, steps).mul_(float(base_lr))  # curve_of's result is new
+    if num_steps > MAX_STEPPED_STEPS:
+        raise ConfigError(
+            f"num_steps must be at most {MAX_STEPPED_STEPS} for {type(scheduler).__name__}, which is "
+            f"evaluated one step at a time, got {num_steps}; `schedreg show` and `schedreg plot` read a "
+            "longer run at sampled steps"
+        )
+    if isinstance(scheduler, AbsoluteLR):
+        return torch.tensor([scheduler.lrs_at(step)[0] for step in range(num_steps)], dtype=torch.float64)
+    return torch.tensor(stepped_lrs(scheduler, optimizer, num_steps)[0], dtype=torch.float64)
+
+
+def preview_scheduler(cfg: Any, base_lr: float) -> tuple[LRScheduler, Optimizer]:
+    """The scheduler of ``cfg``'s own schedule over one param group at ``base_lr``, in an
+    SGD whose default lr is ``solver.base_lr`` (schedules such as cosine_with_min_lr read
+    their absolute values relative to it, as under :func:`~schedreg.build_optimizer`)."""
     solver = dataclasses.replace(solver_config(cfg), param_groups=(), param_schedules={})
-    # the optimizer's default lr is the solver's base_lr, as build_optimizer makes it (schedules
-    # such as cosine_with_min_lr read their absolute values relative to it)
     group = {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": float(base_lr)}
     optimizer = torch.optim.SGD([group], lr=solver.base_lr)
-    scheduler = build_from_solver(solver, optimizer)
-    steps = torch.arange(num_steps, dtype=torch.float64)
-    if isinstance(scheduler, AbsoluteLR):
-        return steps.new_tensor([scheduler.lrs_at(step)[0] for step in range(num_steps)])
-    if isinstance(scheduler, MultiplierLR):
-        return curve_of(scheduler.schedule, steps).mul_(float(base_lr))  # curve_of's result is new
-    return steps.new_tensor(stepped_lrs(scheduler, optimizer, num_steps)[0])
+    return build_from_solver(solver, optimizer), optimizer
 
 
 def stepped_lrs(scheduler: LRScheduler, optimizer: Optimizer, num_steps: int) -> list[list[float]]:
@@ -66,3 +104,79 @@ def stepped_lrs(scheduler: LRScheduler, optimizer: Optimizer, num_steps: int) ->
             out.append(float(group["lr"]))
         scheduler.step(*metric)
     return lrs
+
+
+def lrs_at(
+    scheduler: LRScheduler, optimizer: Optimizer, last: int, key: str = "num_steps"
+) -> tuple[LrsAt, str | None]:
+    """A function giving every group's lr at any step ``0 .. last`` of a fresh ``scheduler``
+    over ``optimizer``, and a note where its values are not what stepping writes.
+
+    schedreg's own schedulers compute any step exactly, in O(1). Others are stepped once
+    through ``last``, up to :data:`MAX_STEPPED_STEPS`; past that, torch's schedulers that
+    have a closed form (``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``CosineAnnealingLR``,
+    ``LinearLR``, ``ConstantLR``, ``PolynomialLR``) are evaluated by it, equal to stepping up
+    to rounding, and any other is a ConfigError naming ``key`` (the run's length).
+    """
+    lanes = (
+        [(list(view.indices), lane) for _, view, lane in scheduler.lanes]
+        if isinstance(scheduler, GroupedLR)
+        else [(list(range(len(optimizer.param_groups))), scheduler)]
+    )
+    torch_lanes = sorted({type(lane).__name__ for _, lane in lanes if not isinstance(lane, MultiplierLR)})
+    if torch_lanes and last <= MAX_STEPPED_STEPS:
+        table = stepped_lrs(scheduler, optimizer, last + 1)
+        return (lambda step: [lrs[step] for lrs in table]), None
+    parts: list[tuple[list[int], Callable[[int], list[Any]]]] = []
+    for indices, lane in lanes:
+        lane_at = lane.lrs_at if isinstance(lane, MultiplierLR) else _closed_form(lane)
+        if lane_at is None:
+            raise ConfigError(
+                f"{key} must be at most {MAX_STEPPED_STEPS} to preview {type(lane).__name__}, which has "
+                f"no closed form and is stepped one step at a time (about 10 s a million), got {last}"
+            )
+        parts.append((indices, lane_at))
+    size = len(optimizer.param_groups)
+
+    def at(step: int) -> list[float]:
+        out = [0.0] * size
+        for indices, lane_at in parts:
+            for index, lr in zip(indices, lane_at(step), strict=True):
+                out[index] = float(lr)
+        return out
+
+    note = None
+    if torch_lanes:
+        note = (
+            f"{', '.join(torch_lanes)}: lrs by torch's closed form, equal to stepping up to rounding "
+            f"(stepping {last} steps is past the {MAX_STEPPED_STEPS}-step limit)"
+        )
+    return at, note
+
+
+def _closed_form(scheduler: LRScheduler) -> LrsAt | None:
+    """Each group's lr at a step by torch's own closed form of ``scheduler``'s class, times
+    schedreg's warmup on top, as :class:`ScaledLR` writes it; None where torch's class has
+    no closed form."""
+    form = getattr(type(scheduler), "_get_closed_form_lr", None)
+    if not isinstance(scheduler, ScaledLR) or getattr(form, "__module__", "") != "torch.optim.lr_scheduler":
+        return None
+    extras = scheduler._schedreg
+
+    def at(step: int) -> list[float]:
+        saved = scheduler.last_epoch
+        scheduler.last_epoch = step
+        try:
+            lrs = scheduler._get_closed_form_lr()  # type: ignore[attr-defined]
+            multiplier = 1.0 if extras.schedule is None else checked(extras.schedule(step), step, extras.name)
+        except ArithmeticError as exc:  # e.g. gamma ** step overflows
+            raise ConfigError(f"{extras.name} failed at step {step}: {exc}") from exc
+        finally:
+            scheduler.last_epoch = saved
+        optimizer = scheduler.optimizer
+        return [
+            checked(_zero_if_rounding(float(lr), optimizer), step, extras.name, "lr") * multiplier
+            for lr in lrs
+        ]
+
+    return at

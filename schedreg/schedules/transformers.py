@@ -15,6 +15,13 @@ from typing import Any
 SHAPES = ("linear", "cosine", "1-sqrt")
 
 
+def _within(name: str, value: float, low: float, high: float) -> None:
+    """Refuse a parameter outside ``[low, high]`` (NaN included) when the schedule is made,
+    not at the step where it would divide by 0 or give a negative lr."""
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
+
+
 def _progress(step: Any, start: int, length: int) -> Any:
     return (step - start) / float(max(1, length))
 
@@ -47,6 +54,9 @@ class Cosine:
     num_cycles: float = 0.5
     min_lr_rate: float = 0.0
 
+    def __post_init__(self) -> None:
+        _within("min_lr_rate", self.min_lr_rate, 0.0, 1.0)  # above 1, the lr would rise over the base
+
     def __call__(self, step: int) -> float:
         if step < self.num_warmup_steps:
             return 1.0
@@ -69,6 +79,9 @@ class CosineWithHardRestarts:
     num_training_steps: int
     num_cycles: int = 1
 
+    def __post_init__(self) -> None:
+        _within("num_cycles", self.num_cycles, 0.0, math.inf)
+
     def __call__(self, step: int) -> float:
         if step < self.num_warmup_steps:
             return 1.0
@@ -88,6 +101,10 @@ class Polynomial:
     lr_end: float = 1e-7
     power: float = 1.0
 
+    def __post_init__(self) -> None:
+        _within("power", self.power, 0.0, math.inf)  # a negative power divides by 0 at the end
+        _within("lr_end", self.lr_end, 0.0, math.inf)
+
     def __call__(self, step: int) -> float:
         if step < self.num_warmup_steps:
             return 1.0
@@ -105,6 +122,9 @@ class InverseSqrt:
 
     num_warmup_steps: int
     timescale: int
+
+    def __post_init__(self) -> None:
+        _within("timescale", self.timescale, 1, math.inf)  # the square root of a negative number
 
     def __call__(self, step: int) -> float:
         if step < self.num_warmup_steps:
@@ -139,6 +159,11 @@ class WarmupStableDecay:
     min_lr_ratio: float = 0.0
     num_cycles: float = 0.5
     own_warmup: bool = True
+
+    def __post_init__(self) -> None:
+        _within("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        _within("num_decay_steps", self.num_decay_steps, 0, math.inf)
+        _within("num_stable_steps", self.num_stable_steps, 0, math.inf)
 
     def __call__(self, step: int) -> float:
         floor = self.min_lr_ratio
