@@ -174,7 +174,9 @@ def test_a_torch_state_missing_what_torchs_own_load_reads_is_refused_naming_the_
     }
     state = saved(solver, 3)
     for broken in ({**state, "_schedulers": None}, {k: v for k, v in state.items() if k != "_schedulers"}):
-        with pytest.raises(ConfigError, match="checkpoint's SequentialLR state does not load"):
+        with pytest.raises(
+            ConfigError, match=r"checkpoint's SequentialLR state (does not load|has _schedulers=None)"
+        ):
             build(solver).load_state_dict(broken)
 
 
@@ -510,3 +512,78 @@ def test_param_groups_whose_names_do_not_match_the_saved_ones_are_refused():
         ConfigError, match=r"2 or more param groups named 'backbone', but this optimizer has 1 .*'neck'"
     ):
         grouped(groups=groups)[1].load_state_dict(state)
+
+
+# --- torch's own state: its kind and its settings (found by an independent hunt) ---------
+
+
+def _torch_state(solver: dict, mutate) -> tuple:
+    def build():
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        return opt, schedreg.build_lr_scheduler({"solver": solver}, opt)
+
+    opt, scheduler = build()
+    metric = (1.0,) if solver["lr_scheduler_name"] == "ReduceLROnPlateau" else ()
+    for _ in range(5):
+        opt.step(), scheduler.step(*metric)
+    state = scheduler.state_dict()
+    mutate(state)
+    return build()[1], state
+
+
+TORCH_STATE_DAMAGE = [
+    (
+        {"lr_scheduler_name": "StepLR", "args": {"step_size": 5}},
+        ("_last_lr", 0.5),
+        r"_last_lr=0\.5, where a list of 1",
+    ),
+    (
+        {"lr_scheduler_name": "StepLR", "args": {"step_size": 5}},
+        ("gamma", "0.1"),
+        r"gamma='0\.1', where a number",
+    ),
+    (
+        {"lr_scheduler_name": "CosineAnnealingLR", "max_iter": 50},
+        ("T_max", "3"),
+        r"T_max='3', where a number",
+    ),
+    (
+        {"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 1}},
+        ("best", torch.tensor([1.0, 2.0])),
+        r"best=tensor.*where a number",
+    ),
+    (
+        {"lr_scheduler_name": "CyclicLR", "args": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 5}},
+        ("use_beta1", 1e-320),
+        r"use_beta1=1e-320, where a true/false",
+    ),
+    ({"lr_scheduler_name": "StepLR", "args": {"step_size": 5}}, ("_last_lr", [-1.0]), r"where an lr >= 0"),
+]
+
+
+@pytest.mark.parametrize(("solver", "change", "message"), TORCH_STATE_DAMAGE)
+def test_a_torch_state_value_of_the_wrong_kind_is_refused_at_load_naming_the_key(solver, change, message):
+    key, value = change
+    fresh, state = _torch_state(solver, lambda s: s.__setitem__(key, value))
+    with pytest.raises(ConfigError, match=message):
+        fresh.load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("solver", "key", "value"),
+    [
+        ({"lr_scheduler_name": "StepLR", "args": {"step_size": 5, "gamma": 0.5}}, "step_size", 1),
+        ({"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 1}}, "factor", 0.001),
+        (
+            {"lr_scheduler_name": "OneCycleLR", "max_iter": 60},
+            "_anneal_func_type",
+            "linear",
+        ),
+    ],
+)
+def test_a_torch_setting_changed_in_the_checkpoint_is_refused_not_run(solver, key, value):
+    fresh, state = _torch_state(solver, lambda s: s.__setitem__(key, value))
+    with pytest.raises(
+        ConfigError, match=rf"{key}=.* where the config gives .*torch would run the saved one"
+    ):
+        fresh.load_state_dict(state)

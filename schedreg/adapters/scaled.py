@@ -77,7 +77,7 @@ ROUNDING_FLOOR = 1e-15
 """The smallest negative lr taken as rounding error of zero, whatever the base lrs."""
 
 
-def _zero_if_rounding(lr: Any, optimizer: Optimizer) -> Any:
+def zero_if_rounding(lr: Any, optimizer: Optimizer) -> Any:
     """0.0 for a negative lr within rounding of zero (torch's recursive formulas land at
     -5e-19 instead of 0), judged against the largest base lr, or against 1e-15 when every
     base lr is tiny or 0 (a group of lr 0 still gets ``eta_min``, with its rounding);
@@ -232,7 +232,7 @@ class ScaledLR(LRScheduler):
     def _check(self, group: dict[str, Any], lr: Any) -> Any:
         """``lr`` if it is finite and >= 0, or 0.0 for a rounding error below zero (written
         into ``group``); else a ConfigError."""
-        value = _zero_if_rounding(lr, self.optimizer)
+        value = zero_if_rounding(lr, self.optimizer)
         checked(value, self._schedreg.step, self._schedreg.name, "lr")
         if value is not lr:
             set_group_value(group, "lr", value)
@@ -277,6 +277,8 @@ class ScaledLR(LRScheduler):
         if extras.guards.rescheduled(state, self.optimizer, equivalent):
             self.seek(step or 0)
             return
+        check_like(super().state_dict(), state, owner)
+        self._check_settings(state, owner)
         added = state.get("added_groups", [])
         covered = self._saved_coverage(state, [i for part in added for i in part["groups"]])
         _load_torch(super().state_dict(), super().load_state_dict, state, owner)
@@ -298,16 +300,37 @@ class ScaledLR(LRScheduler):
             for group, lr in zip(self.optimizer.param_groups, last, strict=True):
                 set_group_value(group, "lr", lr)
 
-    def _same_arguments(self, state: Mapping[str, Any]) -> bool:
-        """Whether ``state`` holds every setting torch's constructor took, equal to this
-        scheduler's (where torch keeps some under other names, it cannot tell: False)."""
+    def _settings(self) -> list[str]:
+        """The names of torch's constructor arguments (its settings), as its state keeps them."""
         torch_class: type = type(self).__mro__[2]
         params = inspect.signature(torch_class).parameters.values()
-        names = [
+        return [
             p.name
             for p in params
             if p.name not in NOT_SETTINGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
+
+    def _check_settings(self, state: Mapping[str, Any], owner: str) -> None:
+        """Refuse a state whose copy of a torch setting differs from the config's: torch's
+        ``load_state_dict`` would silently run the saved one."""
+        own = vars(self)
+        for name in [*self._settings(), *FIXED]:
+            if (
+                name in state
+                and name in own
+                and not callable(own[name])
+                and not _equal(state[name], own[name])
+            ):
+                raise ConfigError(
+                    f"the checkpoint's {owner} state has {name}={_short(state[name])} where the config gives "
+                    f"{_short(own[name])}; torch would run the saved one. Resume under the config the "
+                    "checkpoint was saved with, or set solver.on_resume_change: reschedule"
+                )
+
+    def _same_arguments(self, state: Mapping[str, Any]) -> bool:
+        """Whether ``state`` holds every setting torch's constructor took, equal to this
+        scheduler's (where torch keeps some under other names, it cannot tell: False)."""
+        names = self._settings()
         own = vars(self)
         return bool(names) and all(n in state and n in own and _equal(state[n], own[n]) for n in names)
 
@@ -358,6 +381,7 @@ def _load_torch(
     by a ``CosineAnnealingLR``, which wants ``T_max``."""
     checked_state(state, owner)
     check_kind(state, owner, [k for k in own if _public(k)], ignored=[k for k in state if not _public(k)])
+    check_like(own, state, owner)
     try:
         load({k: v for k, v in state.items() if k not in SCHEDREG_KEYS})
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
@@ -365,6 +389,69 @@ def _load_torch(
             f"the checkpoint's {owner} state does not load into torch's {owner} ({exc!r}); the checkpoint "
             "is damaged"
         ) from exc
+
+
+def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> None:
+    """Refuse a saved torch state unlike ``own`` (a freshly built scheduler's) in kind."""
+    for key in own.keys() & state.keys() - set(SCHEDREG_KEYS):
+        fresh = own[key]
+        shorter = isinstance(state[key], list) and isinstance(fresh, list) and len(state[key]) < len(fresh)
+        if key == "base_lrs" and shorter and state.get("added_groups"):
+            fresh = fresh[: len(state[key])]  # torch's own groups; later ones are in added_groups
+        problem = _unlike(fresh, state[key], key in LR_KEYS)
+        if problem:
+            raise ConfigError(
+                f"the checkpoint's {owner} state has {key}={_short(state[key])}, {problem}; the checkpoint "
+                "is damaged, or from another config"
+            )
+
+
+FIXED = frozenset({"_schedule_phases", "_anneal_func_type", "_milestones"})
+"""What torch derives once from its settings and keeps under private names (OneCycleLR's
+phases and annealing, SequentialLR's milestones): a saved value must equal the config's."""
+
+
+LR_KEYS = frozenset({"_last_lr", "base_lrs", "min_lrs", "max_lrs", "unscaled_lrs"})
+"""torch's state keys that hold lrs: each must be finite and >= 0."""
+
+
+def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
+    """What makes ``saved`` unlike ``fresh`` (the same key of a freshly built scheduler's
+    state) in kind: a string for a number, a list of another length, NaN, a Tensor of
+    several values, a negative lr; None if they are alike. Values are not compared: a
+    setting's value is the fingerprint's to judge, a state's is the run's."""
+    if fresh is None or callable(fresh):
+        return None
+    if isinstance(fresh, bool):
+        return None if isinstance(saved, bool) else "where a true/false is expected"
+    if isinstance(fresh, (int, float)):
+        if isinstance(saved, bool) or not isinstance(saved, (int, float)):
+            return "where a number is expected"
+        if math.isfinite(fresh) and not math.isfinite(saved):
+            return "where a finite number is expected"
+        return "where an lr >= 0 is expected" if lrs and saved < 0 else None
+    if isinstance(fresh, str):
+        return None if isinstance(saved, str) else "where a string is expected"
+    if isinstance(fresh, torch.Tensor):
+        alike = isinstance(saved, torch.Tensor) and saved.shape == fresh.shape
+        return None if alike else f"where a Tensor of shape {tuple(fresh.shape)} is expected"
+    if isinstance(fresh, Mapping):
+        if not isinstance(saved, Mapping):
+            return "where a mapping is expected"
+        missing = sorted(map(str, fresh.keys() - saved.keys()))
+        if missing:
+            return f"which lacks {', '.join(missing)}"
+        return next((p for k in fresh.keys() & saved.keys() if (p := _unlike(fresh[k], saved[k], lrs))), None)
+    if isinstance(fresh, (list, tuple)):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(fresh):
+            return f"where a list of {len(fresh)} is expected"
+        return next((p for f, v in zip(fresh, saved, strict=True) if (p := _unlike(f, v, lrs))), None)
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _rebuild(base: type[LRScheduler], state: dict[str, Any], extras: Extras) -> ScaledLR:

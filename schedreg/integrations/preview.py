@@ -24,7 +24,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from schedreg.adapters.grouped import GroupedLR
 from schedreg.adapters.groups import checked
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
-from schedreg.adapters.scaled import ScaledLR, _zero_if_rounding
+from schedreg.adapters.scaled import ScaledLR, zero_if_rounding
 from schedreg.config.parse import solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
@@ -175,7 +175,7 @@ def _closed_form(scheduler: LRScheduler) -> LrsAt | None:
             scheduler.last_epoch = saved
         optimizer = scheduler.optimizer
         return [
-            checked(_zero_if_rounding(float(lr), optimizer), step, extras.name, "lr") * multiplier
+            checked(zero_if_rounding(float(lr), optimizer), step, extras.name, "lr") * multiplier
             for lr in lrs
         ]
 
