@@ -523,7 +523,7 @@ def _torch_state(solver: dict, mutate) -> tuple:
         return opt, schedreg.build_lr_scheduler({"solver": solver}, opt)
 
     opt, scheduler = build()
-    metric = (1.0,) if solver["lr_scheduler_name"] == "ReduceLROnPlateau" else ()
+    metric = (1.0,) if "Plateau" in solver["lr_scheduler_name"] else ()
     for _ in range(5):
         opt.step(), scheduler.step(*metric)
     state = scheduler.state_dict()
@@ -558,6 +558,16 @@ TORCH_STATE_DAMAGE = [
         r"use_beta1=1e-320, where a true/false",
     ),
     ({"lr_scheduler_name": "StepLR", "args": {"step_size": 5}}, ("_last_lr", [-1.0]), r"where an lr >= 0"),
+    (
+        {"lr_scheduler_name": "PlateauLRScheduler", "args": {"patience_t": 1}},
+        ("restore_lr", float("nan")),
+        r"restore_lr=nan, where lrs are expected",
+    ),
+    (
+        {"lr_scheduler_name": "PlateauLRScheduler", "args": {"patience_t": 1}},
+        ("restore_lr", [-1.0]),
+        r"restore_lr=\[-1\.0\], where an lr >= 0",
+    ),
 ]
 
 

@@ -161,3 +161,17 @@ def test_the_plateau_schedulers_epoch_is_absolute_and_an_epoch_without_a_metric_
     assert lr(optimizer) == BASE * 0.5
     with pytest.raises(ConfigError, match="epoch must be an integer >= 0"):
         scheduler.step(-3, metric=1.0)
+
+
+def test_step_zero_writes_timms_value_at_zero_where_the_constructor_wrote_the_base_lr():
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler(
+        {"solver": {"lr_scheduler_name": "TanhLRScheduler", "args": {"t_initial": 10}}}, opt
+    )
+    assert opt.param_groups[0]["lr"] == 0.1  # what timm's constructor leaves
+    scheduler.step(0)
+    lb, tr = -7.0, 0.0  # timm's default lower bound; t = 0
+    assert opt.param_groups[0]["lr"] == 0.0 + 0.5 * (0.1 - 0.0) * (1 - math.tanh(lb * (1.0 - tr) + 3.0 * tr))
+    scheduler.step(1)
+    tr = 1 / 10
+    assert opt.param_groups[0]["lr"] == 0.5 * 0.1 * (1 - math.tanh(lb * (1.0 - tr) + 3.0 * tr))

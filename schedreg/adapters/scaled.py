@@ -411,7 +411,7 @@ FIXED = frozenset({"_schedule_phases", "_anneal_func_type", "_milestones"})
 phases and annealing, SequentialLR's milestones): a saved value must equal the config's."""
 
 
-LR_KEYS = frozenset({"_last_lr", "base_lrs", "min_lrs", "max_lrs", "unscaled_lrs"})
+LR_KEYS = frozenset({"_last_lr", "base_lrs", "min_lrs", "max_lrs", "unscaled_lrs", "restore_lr"})
 """torch's state keys that hold lrs: each must be finite and >= 0."""
 
 
@@ -420,6 +420,10 @@ def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
     state) in kind: a string for a number, a list of another length, NaN, a Tensor of
     several values, a negative lr; None if they are alike. Values are not compared: a
     setting's value is the fingerprint's to judge, a state's is the run's."""
+    if fresh is None and lrs and saved is not None:  # lrs kept only sometimes (timm's noise)
+        return (
+            _unlike([0.0] * len(saved), saved, lrs) if isinstance(saved, list) else "where lrs are expected"
+        )
     if fresh is None or callable(fresh):
         return None
     if isinstance(fresh, bool):

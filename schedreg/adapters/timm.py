@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
+from schedreg.adapters.groups import checked, with_lr_scale
 from schedreg.adapters.multiplier import AbsoluteLR
 from schedreg.errors import ConfigError
 from schedreg.schedules.timm import TimmSchedule
@@ -48,4 +51,18 @@ class TimmLR(AbsoluteLR):
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise ConfigError(f"{self.name}: {name} must be an integer >= 0, got {t!r}")
         self._step_count += 1
+        self._stepped_to_zero = t == 0
         self.seek(t)
+
+    _stepped_to_zero = False
+    """Whether timm's ``step(0)``/``step_update(0)`` was called: step 0 then holds timm's
+    value at t = 0, not what its constructor wrote (they differ for ``TanhLRScheduler``
+    without warmup, and with noise at 0)."""
+
+    def lrs_at(self, step: int) -> list[float | torch.Tensor]:
+        if step != 0 or not self._stepped_to_zero:
+            return super().lrs_at(step)
+        return [
+            with_lr_scale(group, checked(self.schedule.timm_lr(0, float(base)), 0, self.name, "lr"))
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
+        ]

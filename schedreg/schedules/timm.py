@@ -189,6 +189,11 @@ class TimmSchedule:
     def lr(self, step: int, base_lr: float) -> float:
         if step == 0:  # what timm's constructor writes
             return self._start(base_lr) if self.warmup_t else base_lr
+        return self.timm_lr(step, base_lr)
+
+    def timm_lr(self, step: int, base_lr: float) -> float:
+        """timm's ``_get_lr(step)`` with its noise: what ``step(t)``/``step_update(t)`` write,
+        at ``t = 0`` too (where timm's constructor wrote :meth:`lr`'s value instead)."""
         if step < self.warmup_t:
             start = self._start(base_lr)
             end = self.decay(self.warmup_t, base_lr) if self.warmup_to_decay else base_lr
