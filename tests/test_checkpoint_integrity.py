@@ -105,7 +105,7 @@ def test_a_state_that_is_no_dict_is_refused_saying_what_load_state_dict_takes(st
         scheduler.load_state_dict(state)
 
 
-STEP_MUST = "must be an integer step >= 0"
+STEP_MUST = r"must be an integer step >= -1 \(torch's -1: not started yet\)"
 LRS_MUST = "must be a list of lrs, each finite and >= 0"
 DAMAGED = [
     ("last_epoch", math.nan, rf"last_epoch=nan; last_epoch {STEP_MUST}"),

@@ -178,6 +178,12 @@ def _is_step(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
 
 
+def _is_torch_step(value: Any) -> bool:
+    """A step as torch's states hold it: -1 before the first (a ``SequentialLR``'s later
+    children), else a step."""
+    return _is_step(value) or (isinstance(value, int) and not isinstance(value, bool) and value == -1)
+
+
 def _is_lr(value: Any) -> bool:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
@@ -215,8 +221,8 @@ def _is_parts(value: Any) -> bool:
 
 _PARTS = "a list of {'groups': [group index, ...], 'state': {...}}, the groups non-empty"
 STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "last_epoch": ("an integer step >= 0", _is_step),
-    "schedule_step": ("an integer step >= 0", _is_step),
+    "last_epoch": ("an integer step >= -1 (torch's -1: not started yet)", _is_torch_step),
+    "schedule_step": ("an integer step >= -1 (torch's -1: not started yet)", _is_torch_step),
     "base_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "unscaled_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "param_groups": ("a number of param groups, an integer >= 0", _is_step),

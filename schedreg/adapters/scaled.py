@@ -256,7 +256,7 @@ class ScaledLR(LRScheduler):
     def state_dict(self) -> dict[str, Any]:
         """torch's state, with schedreg's fingerprint, added groups and unscaled lrs."""
         extras = self._schedreg
-        state = {**super().state_dict(), "schedule_step": extras.step}
+        state = {**super().state_dict(), "schedule_step": int(getattr(self, "last_epoch", extras.step))}
         if extras.added:
             state["added_groups"] = [
                 {"groups": list(view.indices), "state": s.state_dict()} for view, s in extras.added
@@ -367,10 +367,15 @@ def _equal(a: Any, b: Any) -> bool:
         return False
 
 
+LEGACY_KEYS = ("verbose", "anneal_func")
+"""Keys older torch versions wrote (``OneCycleLR``'s ``anneal_func`` before 2.2), which
+torch still loads."""
+
+
 def _public(key: Any) -> bool:
     """A key of torch's state that is a setting or public state (``T_max``, ``base_lrs``),
     not an internal that torch versions add or drop (``_is_initial``, ``verbose``)."""
-    return isinstance(key, str) and not key.startswith("_") and key not in SCHEDREG_KEYS and key != "verbose"
+    return isinstance(key, str) and not key.startswith("_") and key not in (*SCHEDREG_KEYS, *LEGACY_KEYS)
 
 
 def _load_torch(
