@@ -160,3 +160,28 @@ def test_lr_curve_refuses_a_curve_too_big_to_hold_or_too_long_to_step(cfg, num_s
     with pytest.raises(ConfigError, match=r"num_steps must be") as info:
         lr_curve(cfg, num_steps)
     assert limit in str(info.value) and str(num_steps) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["plot", "-o", "{tmp}/a.png", "solver=cosine"],
+        ["plot", "--log", "solver=cosine", "-o", "{tmp}/a.png"],
+        ["plot", "solver=cosine", "-o", "{tmp}/a.png", "solver.max_iter=5000"],
+    ],
+)
+def test_overrides_may_come_before_or_after_the_options(argv, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 0
+    assert (tmp_path / "a.png").is_file()
+
+
+@pytest.mark.parametrize("output", ["{tmp}", "", "/dev/null"])
+def test_plot_to_a_directory_a_device_or_no_name_is_one_error_line(output, tmp_path, capsys):
+    assert main(["plot", "solver=cosine", "-o", output.format(tmp=tmp_path)]) == 2
+    assert_one_error_line(capsys.readouterr().err, "-o")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_refuses_an_override_it_would_ignore(capsys):
+    assert main(["list", "solver=cosine"]) == 2
+    assert_one_error_line(capsys.readouterr().err, "list takes no overrides")

@@ -195,3 +195,121 @@ def test_a_grouped_scheduler_without_a_plateau_refuses_an_argument_it_would_drop
         scheduler.step(7)
     opt.step()
     scheduler.step()  # the plain form works
+
+
+ADDED_GROUP_SOLVERS = {
+    "ChainedScheduler": {
+        "lr_scheduler_name": "ChainedScheduler",
+        "args": {
+            "schedulers": [
+                {"lr_scheduler_name": "StepLR", "args": {"step_size": 3, "gamma": 0.9}},
+                {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": 0.99}},
+            ]
+        },
+    },
+    "SequentialLR": {
+        "lr_scheduler_name": "SequentialLR",
+        "args": {
+            "milestones": [4],
+            "schedulers": [
+                {"lr_scheduler_name": "LinearLR", "args": {"start_factor": 0.1, "total_iters": 4}},
+                {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": 0.9}},
+            ],
+        },
+    },
+    "LambdaLR": {"lr_scheduler_name": "LambdaLR", "args": {"lr_lambda": "tests.lambdas.halve_every_10"}},
+    "CyclicLR": {
+        "lr_scheduler_name": "CyclicLR",
+        "args": {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3},
+    },
+}
+
+
+def _lrs(opt, scheduler, steps):
+    out = []
+    for _ in range(steps):
+        opt.step(), scheduler.step()
+        out.append([g["lr"] for g in opt.param_groups])
+    return out
+
+
+@pytest.mark.parametrize("name", ADDED_GROUP_SOLVERS)
+def test_a_group_added_mid_run_follows_the_schedule_and_survives_a_resume(name):
+    solver = {**ADDED_GROUP_SOLVERS[name], "warmup_iters": 0}
+    opt = optimizer(0.1)
+    scheduler = build(solver, opt)
+    _lrs(opt, scheduler, 2)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.05})
+    _lrs(opt, scheduler, 3)
+    state = scheduler.state_dict()
+    uninterrupted = _lrs(opt, scheduler, 6)
+    # the added group runs the same schedule from where it joined: the one of a lone group of 0.05
+    alone = optimizer(0.05)
+    reference = build(solver, alone)
+    expected = [row[0] for row in _lrs(alone, reference, 11)]
+    if name != "CyclicLR":  # CyclicLR's peak is each group's own lr: compare the ratio below instead
+        assert [row[1] for row in uninterrupted] == pytest.approx(expected[5:], rel=1e-12)
+    resumed_opt = optimizer(0.1)
+    resumed_opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.05})
+    resumed = build(solver, resumed_opt)
+    resumed.load_state_dict(state)
+    assert _lrs(resumed_opt, resumed, 6) == uninterrupted
+
+
+def test_a_per_group_scheduler_with_a_plateau_group_refuses_a_step_without_a_metric_before_moving():
+    opt = optimizer(0.1, groups=2, named=True)
+    solver = {
+        "lr_scheduler_name": "ReduceLROnPlateau",
+        "warmup_iters": 0,
+        "param_groups": {
+            "g1": {
+                "params": "x",
+                "lr_scheduler_name": "LinearLR",
+                "optional": True,
+                "args": {"start_factor": 0.1, "total_iters": 10},
+            }
+        },
+    }
+    scheduler = build(solver, opt)
+    before = [g["lr"] for g in opt.param_groups]
+    with pytest.raises(TypeError, match=r"step them with step\(metric\)"):
+        scheduler.step()
+    assert [g["lr"] for g in opt.param_groups] == before
+
+
+def test_a_param_schedule_that_would_give_adam_a_beta_of_one_or_more_is_refused_before_it_is_written():
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1, betas=(0.9, 0.999))
+    solver = {
+        "lr_scheduler_name": "WarmupCosineLR",
+        "max_iter": 100,
+        "warmup_iters": 0,
+        "param_schedules": {
+            "betas[0]": {"lr_scheduler_name": "Interpolate", "args": {"points": [[0, 1.0], [20, 1.2]]}}
+        },
+    }
+    scheduler = build(solver, opt)
+    with pytest.raises(ConfigError, match=r"param_schedules\.betas\[0\] gives betas\[0\]=1\.0.* in \[0, 1\)"):
+        for _ in range(20):
+            assert opt.param_groups[0]["betas"][0] < 1.0
+            opt.step()
+            scheduler.step()
+
+
+def test_a_config_with_both_a_solver_and_a_SOLVER_node_is_refused():
+    with pytest.raises(ConfigError, match="both a SOLVER and a solver node"):
+        schedreg.build_lr_scheduler({"SOLVER": {"MAX_ITER": 30}, "solver": {"max_iter": 20}}, optimizer())
+
+
+def test_a_tensor_base_lr_resumes_bit_for_bit():
+    def fresh():
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=torch.tensor(0.05))
+        return opt, build({"lr_scheduler_name": "WarmupCosineLR", "max_iter": 50, "warmup_iters": 5}, opt)
+
+    opt, scheduler = fresh()
+    _lrs(opt, scheduler, 7)
+    state = scheduler.state_dict()
+    uninterrupted = [[float(v) for v in row] for row in _lrs(opt, scheduler, 10)]
+    opt2, resumed = fresh()
+    resumed.load_state_dict(state)
+    assert [[float(v) for v in row] for row in _lrs(opt2, resumed, 10)] == uninterrupted

@@ -3,6 +3,7 @@ that share a schedule, and schedules group keys other than the lr."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,21 @@ from schedreg.schedules.core import Schedule
 
 Lane = MultiplierLR | ScaledLR
 """A lane's scheduler: one of schedreg's own, which can jump to a step (``seek``)."""
+
+
+def _check_group_value(owner: str, key: str, value: Any, step: int) -> None:
+    """Refuse a scheduled value the optimizer cannot take: not finite (torch's step
+    overflows), or a beta outside [0, 1) (Adam divides by ``1 - beta ** t``)."""
+    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+        return  # reading a device tensor would sync
+    number = float(value)
+    beta = key.startswith("betas[")
+    if not (0.0 <= number < (1.0 if beta else math.inf)):
+        allowed = "in [0, 1)" if beta else "finite and >= 0"
+        raise ConfigError(
+            f"{owner} gives {key}={number!r} at step {step}; the optimizer needs it {allowed} -- check the "
+            "schedule's values against the group's initial value"
+        )
 
 
 class GroupedLR(LRScheduler):
@@ -118,11 +134,15 @@ class GroupedLR(LRScheduler):
                     )
                 owner = f"param_schedules.{key}"
                 multiplier = checked(schedule(self.last_epoch), self.last_epoch, owner, "multiplier")
-                set_group_value(group, key, initial_value(group, key) * multiplier)
+                value = initial_value(group, key) * multiplier
+                _check_group_value(owner, key, value, self.last_epoch)
+                set_group_value(group, key, value)
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Advance every group's schedule by one step; a metric goes to plateau schedules
         only, and without one an argument is refused (it would be dropped)."""
+        if self.takes_metric and not (args or kwargs):  # before any lane moves
+            raise TypeError("some param groups follow a plateau schedule: step them with step(metric)")
         if (args or kwargs) and not self.takes_metric:
             raise TypeError(
                 f"no param group here follows a plateau schedule, so step() takes no argument; got "

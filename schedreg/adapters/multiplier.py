@@ -153,8 +153,10 @@ class MultiplierLR(LRScheduler):
     """What :meth:`state_dict` writes (besides the guards' stamp)."""
 
     def state_dict(self) -> dict[str, Any]:
-        """The step and base lrs, as plain numbers (loads with ``weights_only=True``)."""
-        state = {"last_epoch": self.last_epoch, "base_lrs": [float(b) for b in self.base_lrs]}
+        """The step and base lrs: numbers, and a Tensor base lr as a Tensor, so that a resume
+        multiplies in the same precision (it loads with ``weights_only=True`` too)."""
+        bases = [b.clone() if isinstance(b, torch.Tensor) else float(b) for b in self.base_lrs]
+        state = {"last_epoch": self.last_epoch, "base_lrs": bases}
         return self.guards.stamp(state, self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

@@ -159,15 +159,15 @@ class ScaledLR(LRScheduler):
         amp_skipped = getattr(self, "_step_count", None) == 1 and skipped_by_amp(optimizer)
         if amp_skipped:
             optimizer._opt_called = True  # type: ignore[attr-defined]
-        if len(optimizer.param_groups) > extras.covered:
-            self.optimizer = GroupView(optimizer, range(extras.covered))
+        if len(optimizer.param_groups) > extras.covered:  # torch's part: its own groups only
+            _retarget(self, GroupView(optimizer, range(extras.covered)))
         try:
             super().step(*args, **(kwargs or {}))
         except (ArithmeticError, ValueError, TypeError, SystemExit) as exc:  # a user lambda's too
             error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
             raise error(f"{extras.name} failed at step {extras.step + 1}: {exc!r}") from exc
         finally:
-            self.optimizer = optimizer
+            _retarget(self, optimizer)
             if amp_skipped:
                 optimizer._opt_called = False  # type: ignore[attr-defined]
         extras.step = int(getattr(self, "last_epoch", extras.step + 1))
@@ -277,11 +277,18 @@ class ScaledLR(LRScheduler):
         if extras.guards.rescheduled(state, self.optimizer, equivalent):
             self.seek(step or 0)
             return
-        check_like(super().state_dict(), state, owner)
-        self._check_settings(state, owner)
         added = state.get("added_groups", [])
         covered = self._saved_coverage(state, [i for part in added for i in part["groups"]])
-        _load_torch(super().state_dict(), super().load_state_dict, state, owner)
+        if covered != extras.covered:  # torch's part covered fewer groups: rebuild it over those
+            fresh = extras.make(GroupView(self.optimizer, range(covered)))
+            self.__dict__.update({k: v for k, v in vars(fresh).items() if k != "optimizer"})
+            _retarget(self, self.optimizer)
+        own = super().state_dict()
+        if "_last_lr" in own:  # schedreg's covers every group, the added ones too
+            own["_last_lr"] = lr_values(self.optimizer.param_groups)
+        check_like(own, state, owner)  # the kind of each value first, then the settings' values
+        self._check_settings(state, owner)
+        _load_torch(own, super().load_state_dict, state, owner)
         extras.covered, extras.added = covered, []
         for part in added:
             view = GroupView(self.optimizer, part["groups"])
@@ -399,11 +406,7 @@ def _load_torch(
 def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> None:
     """Refuse a saved torch state unlike ``own`` (a freshly built scheduler's) in kind."""
     for key in own.keys() & state.keys() - set(SCHEDREG_KEYS):
-        fresh = own[key]
-        shorter = isinstance(state[key], list) and isinstance(fresh, list) and len(state[key]) < len(fresh)
-        if key == "base_lrs" and shorter and state.get("added_groups"):
-            fresh = fresh[: len(state[key])]  # torch's own groups; later ones are in added_groups
-        problem = _unlike(fresh, state[key], key in LR_KEYS)
+        problem = _unlike(own[key], state[key], key in LR_KEYS)
         if problem:
             raise ConfigError(
                 f"the checkpoint's {owner} state has {key}={_short(state[key])}, {problem}; the checkpoint "
@@ -461,6 +464,14 @@ def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _retarget(scheduler: LRScheduler, optimizer: Optimizer) -> None:
+    """Point ``scheduler`` and the children of a ``SequentialLR``/``ChainedScheduler`` (which
+    step the groups themselves) at ``optimizer``."""
+    scheduler.optimizer = optimizer
+    for child in getattr(scheduler, "_schedulers", ()):
+        _retarget(child, optimizer)
 
 
 def _rebuild(base: type[LRScheduler], state: dict[str, Any], extras: Extras) -> ScaledLR:

@@ -90,12 +90,14 @@ def _lookup(node: Any, key: str) -> Any:
 
 
 def find_solver(cfg: Any) -> tuple[Any, str]:
-    """The solver node in ``cfg`` and its path: ``cfg.SOLVER``, ``cfg.solver`` or ``cfg``."""
-    for key in ("SOLVER", "solver"):
-        node = _lookup(cfg, key)
-        if node is not None:
-            return node, key
-    return cfg, "solver"
+    """The solver node in ``cfg`` and its path: ``cfg.SOLVER``, ``cfg.solver`` or ``cfg``;
+    a config with both is refused (one of them would be silently ignored)."""
+    found = [(node, key) for key in ("SOLVER", "solver") if (node := _lookup(cfg, key)) is not None]
+    if len(found) > 1:
+        raise ConfigError(
+            "the config has both a SOLVER and a solver node; keep one (schedreg reads one solver)"
+        )
+    return found[0] if found else (cfg, "solver")
 
 
 def _entries(path: str, v: Any, what: str) -> list[tuple[str, Any]]:

@@ -309,6 +309,9 @@ def plot(runs: Sequence[tuple[str, Any]], output: str, log: bool = False) -> str
     warmup ends and milestones marked (needs matplotlib); return the file written (with
     matplotlib's ``.png`` added to a name with no suffix). A long run is drawn through its
     samples and both sides of every edge, so that a drop stays a drop."""
+    target = Path(output)
+    if not output or target.name in ("", ".", "..") or (target.exists() and not target.is_file()):
+        raise UsageError(f"-o {output!r}: give the name of an image file to write, like lr.png")
     try:
         import matplotlib
     except ImportError as exc:
@@ -429,7 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv and "=" in argv[0] and not argv[0].startswith("-"):
         argv.insert(0, "show")  # `schedreg solver=cosine`: the command is optional
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_intermixed_args(argv)  # overrides before or after the options
+        if args.command == "list" and args.overrides:
+            raise UsageError(f"list takes no overrides, got {' '.join(args.overrides)}")
         if args.command == "list":
             print("\n".join(list_schedulers()))
             return 0
