@@ -102,16 +102,23 @@ def lr_values(groups: Sequence[dict[str, Any]]) -> list[float | torch.Tensor]:
     return [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in groups]
 
 
+def as_float(value: Any) -> float:
+    """``value`` as a float, or NaN where it is none (an int past float's range, a string,
+    a Tensor of several values): what a finite-and-non-negative check then refuses."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (OverflowError, TypeError, ValueError, RuntimeError):
+        return math.nan
+
+
 def checked(value: float | torch.Tensor, step: int, owner: str, what: str = "lr multiplier") -> Any:
     """``value``, if it is a finite number >= 0 (a Tensor on an accelerator is not read:
     that would sync every step); else a ConfigError naming ``owner`` and ``step``."""
-    if isinstance(value, torch.Tensor):
-        if value.device.type != "cpu":  # reading a device tensor would sync every step
-            return value
-        number = float(value)
-    else:
-        number = value
-    if not (0.0 <= number < math.inf):
+    if isinstance(value, torch.Tensor) and value.device.type != "cpu":
+        return value  # reading a device tensor would sync every step
+    if not (0.0 <= as_float(value) < math.inf):
         raise ConfigError(
             f"{owner} produced {what} {value!r} at step {step}; a learning rate must be finite "
             "and >= 0 -- check the schedule's settings"

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from schedreg.adapters.groups import GroupView
+from schedreg.adapters.groups import GroupView, as_float
 from schedreg.errors import ConfigError
 
 FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_factor": None}
@@ -185,11 +185,8 @@ def _is_torch_step(value: Any) -> bool:
 
 
 def _is_lr(value: Any) -> bool:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            return False
-        value = float(value)  # a sync, once per load
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0.0 <= float(value) < math.inf
+    number = isinstance(value, (numbers.Real, torch.Tensor)) and not isinstance(value, bool)
+    return number and 0.0 <= as_float(value) < math.inf  # a Tensor is read: a sync, once per load
 
 
 def _is_lrs(value: Any) -> bool:

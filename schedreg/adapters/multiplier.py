@@ -18,7 +18,14 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
-from schedreg.adapters.groups import checked, initial_value, lr_values, set_group_value, with_lr_scale
+from schedreg.adapters.groups import (
+    as_float,
+    checked,
+    initial_value,
+    lr_values,
+    set_group_value,
+    with_lr_scale,
+)
 from schedreg.adapters.guards import (
     Guards,
     check_kind,
@@ -37,9 +44,9 @@ def check_base_lrs(bases: list[float | torch.Tensor], owner: str) -> None:
     for index, base in enumerate(bases):
         if isinstance(base, torch.Tensor) and base.device.type != "cpu":
             continue  # reading a device tensor would sync
-        if not 0.0 <= float(base) < math.inf:
+        if not 0.0 <= as_float(base) < math.inf:
             raise ConfigError(
-                f"{owner}: param group {index} has lr (initial_lr) {float(base)!r}; a base lr must be finite "
+                f"{owner}: param group {index} has lr (initial_lr) {base!r}; a base lr must be finite "
                 "and >= 0 -- check the optimizer's lr, the group's lr, or what was written into base_lrs"
             )
 

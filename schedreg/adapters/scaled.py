@@ -29,7 +29,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg.adapters.groups import GroupView, base_lrs, checked, lr_values, set_group_value
+from schedreg.adapters.groups import GroupView, as_float, base_lrs, checked, lr_values, set_group_value
 from schedreg.adapters.guards import (
     Guards,
     check_kind,
@@ -84,7 +84,7 @@ def zero_if_rounding(lr: Any, optimizer: Optimizer) -> Any:
     else ``lr`` as it is."""
     if not isinstance(lr, float) or lr >= 0.0:
         return lr
-    scale = max((abs(float(b)) for b in base_lrs(optimizer)), default=0.0)
+    scale = max((abs(as_float(b)) for b in base_lrs(optimizer)), default=0.0)
     return 0.0 if -max(1e-12 * scale, ROUNDING_FLOOR) <= lr else lr
 
 
@@ -299,6 +299,11 @@ class ScaledLR(LRScheduler):
             extras.added.append((view, scheduler))
         extras.step = extras.step if step is None else step
         extras.unscaled = state.get("unscaled_lrs")
+        if extras.unscaled is None and extras.schedule is not None and extras.schedule(extras.step) != 1.0:
+            raise ConfigError(
+                f"the checkpoint's {owner} state lacks unscaled_lrs, which a state saved during the warmup "
+                f"(step {extras.step}) holds; the checkpoint is damaged"
+            )
         extras.multiplier = (
             1.0 if extras.unscaled is None or extras.schedule is None else extras.schedule(extras.step)
         )
@@ -405,6 +410,10 @@ def _load_torch(
 
 def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> None:
     """Refuse a saved torch state unlike ``own`` (a freshly built scheduler's) in kind."""
+    if "_last_lr" in own and "_last_lr" not in state:
+        raise ConfigError(
+            f"the checkpoint's {owner} state lacks _last_lr (the lrs it wrote); the checkpoint is damaged"
+        )
     for key in own.keys() & state.keys() - set(SCHEDREG_KEYS):
         problem = _unlike(own[key], state[key], key in LR_KEYS)
         if problem:
@@ -439,7 +448,8 @@ def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
     if isinstance(fresh, (int, float)):
         if isinstance(saved, bool) or not isinstance(saved, (int, float)):
             return "where a number is expected"
-        if math.isfinite(fresh) and not math.isfinite(saved):
+        value = as_float(saved)
+        if value != value or (math.isfinite(as_float(fresh)) and not math.isfinite(value)):
             return "where a finite number is expected"
         return "where an lr >= 0 is expected" if lrs and saved < 0 else None
     if isinstance(fresh, str):

@@ -31,7 +31,8 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg.adapters.groups import lr_values, set_group_value, with_lr_scale
+from schedreg.adapters.groups import as_float, lr_values, set_group_value, with_lr_scale
+from schedreg.adapters.multiplier import check_base_lrs
 from schedreg.config.signature import keyword_arguments
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
@@ -321,7 +322,8 @@ class TimmPlateauLR(LRScheduler):
         noise: tm.Noise | None,
     ) -> None:
         self.optimizer = optimizer
-        self.base_lrs = [float(g.setdefault("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        self.base_lrs = [as_float(g.setdefault("initial_lr", g["lr"])) for g in optimizer.param_groups]
+        check_base_lrs(self.base_lrs, "PlateauLRScheduler")
         for group, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
             set_group_value(group, "lr", with_lr_scale(group, base))
         self.plateau = ReduceLROnPlateau(optimizer, **reduce)

@@ -26,6 +26,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torch.optim.swa_utils import SWALR
 
+from schedreg.adapters.groups import as_float
 from schedreg.config.parse import solver_config
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
 from schedreg.config.solver import SolverConfig
@@ -102,6 +103,11 @@ def _check_ranges(cls: type, args: dict[str, Any], path: str) -> None:
         numbers = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if _is_number(v)]
         if any(v < 0 or (positive and v == 0) for v in numbers):
             raise ConfigError(f"{path}.{name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
+    last_epoch = args.get("last_epoch", -1)
+    if isinstance(last_epoch, bool) or not isinstance(last_epoch, int) or last_epoch < -1:
+        raise ConfigError(
+            f"{path}.last_epoch must be an integer >= -1 (torch's resume step), got {last_epoch!r}"
+        )
     for name in args:
         if (cls.__name__, name) in BELOW_ONE and not 0 <= float(args[name]) < 1:
             raise ConfigError(f"{path}.{name} must be in [0, 1), got {args[name]!r}")
@@ -278,7 +284,7 @@ class TorchBuilder:
         # the peak lr: each group's own lr, so the groups keep their ratios. Recorded on first
         # use, since OneCycleLR and CyclicLR overwrite the group's lr and initial_lr.
         derived["max_lr"] = [
-            float(g.setdefault("initial_max_lr", g.get("initial_lr", g["lr"])))
+            as_float(g.setdefault("initial_max_lr", g.get("initial_lr", g["lr"])))
             for g in optimizer.param_groups
         ]
         if "epochs" in solver.args:

@@ -154,6 +154,9 @@ def warmup_stable_decay(solver: SolverConfig) -> Schedule:
         if args.get(key, "linear") not in hf.SHAPES:
             raise ConfigError(f"{path}.{key} must be one of {', '.join(hf.SHAPES)}; got {args[key]!r}")
     warmup_iters = warmup_length(solver)
+    for key in ("num_decay_steps", "num_stable_steps"):
+        if key in args and (not isinstance(args[key], int) or isinstance(args[key], bool)):
+            raise ConfigError(f"{path}.{key} must be an integer number of steps, got {args[key]!r}")
     if isinstance(args["num_decay_steps"], int):
         args.setdefault("num_stable_steps", solver.max_iter - warmup_iters - args["num_decay_steps"])
         if args["num_stable_steps"] < 0:

@@ -29,7 +29,7 @@ def _split_top(text: str, sep: str = "|") -> list[str]:
 
 def _scalar_tensor(v: Any) -> bool:
     """A one-element Tensor, which torch's constructors take where they annotate a number."""
-    return type(v).__name__ == "Tensor" and v.numel() == 1
+    return type(v).__name__ == "Tensor" and v.numel() == 1 and str(v.dtype) != "torch.bool"
 
 
 SCALARS: dict[str, Callable[[Any], bool]] = {
@@ -110,7 +110,10 @@ def keyword_arguments(
         if name in args and isinstance(annotation, str) and not matches(args[name], annotation):
             raise ConfigError(f"{path}.{name} must be {annotation}, got {args[name]!r}")
         if name in given and not all_finite(given[name]):
-            raise ConfigError(f"{path}.{name} must be finite (no NaN or infinity), got {given[name]!r}")
+            raise ConfigError(
+                f"{path}.{name} must be finite (no NaN or infinity, no integer past 2**53), "
+                f"got {given[name]!r}"
+            )
     return args
 
 
@@ -125,7 +128,7 @@ def all_finite(value: Any) -> bool:
     if isinstance(value, (bool, str)):
         return True
     if isinstance(value, (int, float)):
-        return math.isfinite(value) if isinstance(value, float) else abs(value) < 2**1023
+        return math.isfinite(value) if isinstance(value, float) else abs(value) <= 2**53
     if _scalar_tensor(value):
         return math.isfinite(float(value))
     if isinstance(value, Mapping):
