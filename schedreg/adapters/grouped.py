@@ -196,8 +196,15 @@ class GroupedLR(LRScheduler):
             return
         check_kind(state, owner, self.STATE_KEYS)
         saved = state["lanes"]
+        saved_indices = self._saved_indices(saved)
+        covered = sorted(i for lane in saved for i in lane["groups"])
+        if "param_groups" in state and covered != list(range(state["param_groups"])):
+            raise ConfigError(
+                f"the checkpoint's scheduler state is inconsistent: its lanes schedule param groups "
+                f"{covered}, but it was saved over {state['param_groups']}; the checkpoint is damaged"
+            )
         lanes = []
-        for indices, lane in zip(self._saved_indices(saved), saved, strict=True):
+        for indices, lane in zip(saved_indices, saved, strict=True):
             key, view, scheduler = self._new_lane(indices)
             start = _lane_step(scheduler)  # a torch scheduler's own last_epoch argument, else 0
             scheduler.load_state_dict(lane["state"])
@@ -218,6 +225,13 @@ class GroupedLR(LRScheduler):
         with the groups' names, the ``k``-th group of a name saved is the ``k``-th of that
         name here (names repeat: detectron2's norm and bias groups are all ``default``)."""
         indices = [i for lane in saved for i in lane["groups"]]
+        for lane in saved:
+            names = lane.get("names", lane["groups"])  # none saved: found by index
+            if not isinstance(names, list) or len(names) != len(lane["groups"]):
+                raise ConfigError(
+                    f"the checkpoint's scheduler state has names={names!r} for param groups "
+                    f"{list(lane['groups'])}; names must be a list, one per group: the checkpoint is damaged"
+                )
         if len(set(indices)) != len(indices):
             raise ConfigError(
                 f"the checkpoint's scheduler state is inconsistent: lanes schedule param groups {indices}, "

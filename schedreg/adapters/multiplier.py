@@ -176,7 +176,7 @@ class MultiplierLR(LRScheduler):
             check_kind(state, owner, self.STATE_KEYS)
             saved_lrs = state["base_lrs"]
             covered = state.get("param_groups", len(saved_lrs))
-            if len(saved_lrs) > covered:
+            if len(saved_lrs) != covered:
                 raise ConfigError(
                     f"the checkpoint's scheduler state is inconsistent: {len(saved_lrs)} base_lrs for "
                     f"param_groups={covered}; the checkpoint is damaged"

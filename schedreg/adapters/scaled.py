@@ -287,7 +287,7 @@ class ScaledLR(LRScheduler):
         if "_last_lr" in own:  # schedreg's covers every group, the added ones too
             own["_last_lr"] = lr_values(self.optimizer.param_groups)
         check_like(own, state, owner)  # the kind of each value first, then the settings' values
-        self._check_settings(state, owner)
+        check_settings(self, state, owner)
         _load_torch(own, super().load_state_dict, state, owner)
         extras.covered, extras.added = covered, []
         for part in added:
@@ -312,37 +312,10 @@ class ScaledLR(LRScheduler):
             for group, lr in zip(self.optimizer.param_groups, last, strict=True):
                 set_group_value(group, "lr", lr)
 
-    def _settings(self) -> list[str]:
-        """The names of torch's constructor arguments (its settings), as its state keeps them."""
-        torch_class: type = type(self).__mro__[2]
-        params = inspect.signature(torch_class).parameters.values()
-        return [
-            p.name
-            for p in params
-            if p.name not in NOT_SETTINGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-
-    def _check_settings(self, state: Mapping[str, Any], owner: str) -> None:
-        """Refuse a state whose copy of a torch setting differs from the config's: torch's
-        ``load_state_dict`` would silently run the saved one."""
-        own = vars(self)
-        for name in [*self._settings(), *FIXED]:
-            if (
-                name in state
-                and name in own
-                and not callable(own[name])
-                and not _equal(state[name], own[name])
-            ):
-                raise ConfigError(
-                    f"the checkpoint's {owner} state has {name}={_short(state[name])} where the config gives "
-                    f"{_short(own[name])}; torch would run the saved one. Resume under the config the "
-                    "checkpoint was saved with, or set solver.on_resume_change: reschedule"
-                )
-
     def _same_arguments(self, state: Mapping[str, Any]) -> bool:
         """Whether ``state`` holds every setting torch's constructor took, equal to this
         scheduler's (where torch keeps some under other names, it cannot tell: False)."""
-        names = self._settings()
+        names = settings_of(type(self).__mro__[2])
         own = vars(self)
         return bool(names) and all(n in state and n in own and _equal(state[n], own[n]) for n in names)
 
@@ -362,6 +335,13 @@ class ScaledLR(LRScheduler):
             raise ConfigError(
                 f"the checkpoint's scheduler state is inconsistent: {len(unscaled)} unscaled_lrs for "
                 f"{covered + len(added)} scheduled param groups; the checkpoint is damaged"
+            )
+        saved_groups = state.get("param_groups")
+        if saved_groups is not None and covered + len(added) != saved_groups:
+            raise ConfigError(
+                f"the checkpoint's scheduler state is inconsistent: it schedules {covered + len(added)} "
+                f"param groups (base_lrs and added_groups), but was saved over {saved_groups}; the "
+                "checkpoint is damaged"
             )
         check_saved_groups(self.optimizer, range(covered + len(added)))
         return covered
@@ -406,6 +386,44 @@ def _load_torch(
             f"the checkpoint's {owner} state does not load into torch's {owner} ({exc!r}); the checkpoint "
             "is damaged"
         ) from exc
+
+
+def settings_of(torch_class: type) -> list[str]:
+    """The names of a torch scheduler class's constructor arguments (its settings), as its
+    state keeps them."""
+    params = inspect.signature(torch_class).parameters.values()
+    return [
+        p.name
+        for p in params
+        if p.name not in NOT_SETTINGS and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+
+
+COUNTERS = ("cooldown_counter", "num_bad_epochs")
+"""ReduceLROnPlateau's counts, which are never negative."""
+
+
+def check_settings(scheduler: LRScheduler, state: Mapping[str, Any], owner: str) -> None:
+    """Refuse a state whose copy of a torch setting differs from the config's (torch's
+    ``load_state_dict`` would silently run the saved one), the children's of a
+    ``SequentialLR``/``ChainedScheduler`` too, or whose counter is negative."""
+    own = vars(scheduler)
+    torch_class = type(scheduler).__mro__[2] if isinstance(scheduler, ScaledLR) else type(scheduler)
+    for name in [*settings_of(torch_class), *FIXED]:
+        if name in state and name in own and not callable(own[name]) and not _equal(state[name], own[name]):
+            raise ConfigError(
+                f"the checkpoint's {owner} state has {name}={_short(state[name])} where the config gives "
+                f"{_short(own[name])}; torch would run the saved one. Resume under the config the "
+                "checkpoint was saved with, or set solver.on_resume_change: reschedule"
+            )
+    for name in COUNTERS:
+        if name in state and isinstance(state[name], int) and state[name] < 0:
+            raise ConfigError(f"the checkpoint's {owner} state has {name}={state[name]}, a count below 0")
+    children, saved = getattr(scheduler, "_schedulers", None), state.get("_schedulers")
+    if isinstance(children, list) and isinstance(saved, list):
+        for i, (child, part) in enumerate(zip(children, saved, strict=False)):
+            if isinstance(part, Mapping):
+                check_settings(child, part, f"{owner}._schedulers[{i}] ({type(child).__name__})")
 
 
 def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> None:
