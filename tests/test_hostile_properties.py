@@ -667,6 +667,7 @@ def test_a_corrupted_checkpoint_is_refused_with_config_error_or_continues_exactl
     state, _ = original_run(source, stop)
     damaged, damage = data.draw(corrupted(state, source), label="state")
     note(f"damage: {damage}")
+    skip_known_bug(known_checkpoint_bug(source, damaged))
     note(check_corrupted_load(source, stop, damaged, exact=not is_another_runs_state(state, damaged)))
 
 
@@ -710,6 +711,29 @@ def is_another_runs_state(original: dict[str, Any], damaged: Any) -> bool:
         new is not MISSING and another_valid_state(path, new, old)
         for path, old, new in changes(original, damaged)
     )
+
+
+UNCOUNTED_BASE_LRS = "base_lrs of the wrong length load from a state without its param_groups count"
+
+
+def known_checkpoint_bug(source: str, state: Any) -> str | None:
+    if not isinstance(state, dict) or "param_groups" in state:
+        return None
+    base_lrs = state.get("base_lrs")
+    closed_form_or_step = source in ("WarmupCosineLR", "CosineLRScheduler", "StepLR")
+    if closed_form_or_step and isinstance(base_lrs, list) and len(base_lrs) != 2:
+        return UNCOUNTED_BASE_LRS  # one lr for two groups: broadcast
+    return None
+
+
+def check_deletions(source: str, stop: int, paths_deleted: list[tuple[Any, ...]]) -> None:
+    """Delete ``paths_deleted`` (in order) from ``source``'s state after ``stop`` steps, load it,
+    and hold the load to the property's oracle."""
+    state, _ = original_run(source, stop)
+    damaged = copy.deepcopy(state)
+    for path in paths_deleted:
+        del at(damaged, path[:-1])[path[-1]]
+    note(check_corrupted_load(source, stop, damaged, exact=not is_another_runs_state(state, damaged)))
 
 
 def check_one_damage(source: str, stop: int, how: str, path: tuple[Any, ...], value: Any) -> None:
@@ -977,3 +1001,13 @@ def test_bug_a_group_added_with_an_lr_past_floats_range_is_refused_with_config_e
     name: str, lrs: tuple[Any, ...], add_group_at: int | None, added_lr: Any
 ) -> None:
     check_base_lrs(name, lrs, add_group_at, added_lr, (1.0,))
+
+
+@_bug(UNCOUNTED_BASE_LRS, AssertionError)  # also CosineLRScheduler, and StepLR after its warmup
+@ONLY_EXAMPLES
+@example(source="WarmupCosineLR", stop=3, paths_deleted=[("param_groups",), ("base_lrs", 0)])
+@given(source=UNUSED, stop=UNUSED, paths_deleted=UNUSED)
+def test_bug_base_lrs_of_the_wrong_length_without_a_group_count_are_refused(
+    source: str, stop: int, paths_deleted: list[tuple[Any, ...]]
+) -> None:
+    check_deletions(source, stop, paths_deleted)

@@ -441,9 +441,10 @@ def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> 
             )
 
 
-FIXED = frozenset({"_schedule_phases", "_anneal_func_type", "_milestones"})
-"""What torch derives once from its settings and keeps under private names (OneCycleLR's
-phases and annealing, SequentialLR's milestones): a saved value must equal the config's."""
+FIXED = frozenset({"_schedule_phases", "_anneal_func_type", "_milestones", "min_lrs", "max_lrs"})
+"""What torch derives once from its settings and keeps under other names (OneCycleLR's
+phases and annealing, SequentialLR's milestones, the plateau's min_lrs, CyclicLR's
+max_lrs): a saved value must equal the config's."""
 
 
 LR_KEYS = frozenset({"_last_lr", "base_lrs", "min_lrs", "max_lrs", "unscaled_lrs", "restore_lr"})

@@ -108,6 +108,10 @@ def _check_ranges(cls: type, args: dict[str, Any], path: str) -> None:
         raise ConfigError(
             f"{path}.last_epoch must be an integer >= -1 (torch's resume step), got {last_epoch!r}"
         )
+    if cls.__name__ == "ConstantLR" and 0 < float(args.get("factor", 1.0)) < 1e-300:
+        raise ConfigError(
+            f"{path}.factor must be at least 1e-300 (torch divides by it), got {args['factor']!r}"
+        )
     for name in args:
         if (cls.__name__, name) in BELOW_ONE and not 0 <= float(args[name]) < 1:
             raise ConfigError(f"{path}.{name} must be in [0, 1), got {args[name]!r}")
