@@ -175,7 +175,9 @@ class MultiplierLR(LRScheduler):
         if not self.guards.rescheduled(state, self.optimizer):
             check_kind(state, owner, self.STATE_KEYS)
             saved_lrs = state["base_lrs"]
-            covered = state.get("param_groups", len(saved_lrs))
+            if "param_groups" not in state:  # a scheduler built by hand stamps no count
+                check_saved_groups(self.optimizer, range(len(saved_lrs)))
+            covered = state.get("param_groups", len(self.optimizer.param_groups))  # one lr per group
             if len(saved_lrs) != covered:
                 raise ConfigError(
                     f"the checkpoint's scheduler state is inconsistent: {len(saved_lrs)} base_lrs for "
