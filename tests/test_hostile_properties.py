@@ -31,12 +31,10 @@ name, derandomized; 351 generated in all, about 10 s) or ``SCHEDREG_HYPOTHESIS_P
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import io
 import math
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -51,10 +49,12 @@ from schedreg import SCHEDULERS, ConfigError, build_lr_scheduler
 try:  # `python -m pytest` from the repo root
     from tests import hostile_lambdas, lambdas
     from tests.test_resume import CASES
+    from tests.watchdog import HANG_S, watchdog
 except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
     import hostile_lambdas  # type: ignore[no-redef]
     import lambdas  # type: ignore[no-redef]
     from test_resume import CASES  # type: ignore[no-redef]
+    from watchdog import HANG_S, watchdog  # type: ignore[no-redef]
 
 pytestmark = [
     # a per-epoch schedule stepped past its end, an outside write, a resume warning: expected here
@@ -68,8 +68,6 @@ NAMES = sorted(SCHEDULERS)
 """Every registered scheduler, read from the registry: a new registration is tested by itself."""
 STEPS = 50
 """Scheduler steps per run."""
-HANG_S = 5
-"""One example (build and run) longer than this is a hang."""
 NAN, INF = math.nan, math.inf
 MAX_FLOAT = sys.float_info.max
 
@@ -199,26 +197,6 @@ METRICS = st.lists(
 
 
 # --- running ---------------------------------------------------------------------------
-
-
-class Hang(Exception):
-    """An example ran past HANG_S."""
-
-
-@contextlib.contextmanager
-def watchdog(seconds: int = HANG_S) -> Iterator[None]:
-    """Raise Hang in the test if the block runs longer than ``seconds`` (SIGALRM, main thread)."""
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise Hang(f"no result after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def make_optimizer(lrs: tuple[Any, ...] = (0.1, 0.02), named: bool = False) -> torch.optim.Optimizer:

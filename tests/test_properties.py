@@ -21,11 +21,9 @@ Example counts come from the hypothesis profile, registered in ``tests/conftest.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,9 +39,11 @@ from schedreg.schedules.warmup import WARMUP_METHODS
 try:  # `python -m pytest` from the repo root
     from tests import lambdas
     from tests.test_resume import CASES
+    from tests.watchdog import HANG_S, watchdog
 except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
     import lambdas  # type: ignore[no-redef]
     from test_resume import CASES  # type: ignore[no-redef]
+    from watchdog import HANG_S, watchdog  # type: ignore[no-redef]
 
 pytestmark = [
     # a per-epoch schedule run past its end: expected here
@@ -58,8 +58,6 @@ CAP = 250
 """Steps per run at most (max_iter may be huge; its default is 40000)."""
 EXTRA = 3
 """Steps past ``max_iter``: a trainer's stray extra ``step()`` must not break the schedule."""
-HANG_S = 5
-"""One example (build and run) longer than this is a hang."""
 
 LAMBDA_PATHS = [
     f"{lambdas.__name__}.{fn}" for fn in ("halve_every_10", "inverse_sqrt", "shrink", "shrink_slowly")
@@ -407,26 +405,6 @@ METRICS = st.lists(st.floats(-10.0, 10.0), min_size=1, max_size=12).map(tuple)
 
 
 # --- running ---------------------------------------------------------------------------
-
-
-class Hang(Exception):
-    """An example ran past HANG_S."""
-
-
-@contextlib.contextmanager
-def watchdog(seconds: int = HANG_S) -> Iterator[None]:
-    """Raise Hang in the test if the block runs longer than ``seconds`` (SIGALRM, main thread)."""
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise Hang(f"no result after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def make_optimizer(lrs: tuple[float, ...]) -> torch.optim.Optimizer:
