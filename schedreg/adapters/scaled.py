@@ -239,6 +239,30 @@ class ScaledLR(LRScheduler):
             self._last_lr = lr_values(self.optimizer.param_groups)
         return value
 
+    @property
+    def has_closed_form(self) -> bool:
+        """Whether torch's class computes any step's lrs directly (``_get_closed_form_lr``)."""
+        form = getattr(type(self), "_get_closed_form_lr", None)
+        return getattr(form, "__module__", "") == "torch.optim.lr_scheduler"
+
+    def lrs_at(self, step: int) -> list[float | torch.Tensor]:
+        """Every group's lr at ``step`` (computed, not written) by torch's closed form, times
+        the warmup, checked as :meth:`step` checks what it writes; for a class that
+        :attr:`has_closed_form`. It equals stepping up to rounding."""
+        extras, saved = self._schedreg, self.last_epoch
+        self.last_epoch = step
+        try:
+            lrs = self._get_closed_form_lr()  # type: ignore[attr-defined]
+            multiplier = 1.0 if extras.schedule is None else checked(extras.schedule(step), step, extras.name)
+        except ArithmeticError as exc:  # e.g. gamma ** step overflows
+            raise ConfigError(f"{extras.name} failed at step {step}: {exc}") from exc
+        finally:
+            self.last_epoch = saved
+        return [
+            checked(zero_if_rounding(as_float(lr), self.optimizer), step, extras.name, "lr") * multiplier
+            for lr in lrs
+        ]
+
     def seek(self, step: int) -> None:
         """Bring this freshly built scheduler to ``step`` by replaying torch's steps."""
         self._unscale()

@@ -22,9 +22,8 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapters.grouped import GroupedLR
-from schedreg.adapters.groups import checked
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLR
-from schedreg.adapters.scaled import ScaledLR, zero_if_rounding
+from schedreg.adapters.scaled import ScaledLR
 from schedreg.config.parse import solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
@@ -129,13 +128,12 @@ def lrs_at(
         return (lambda step: [lrs[step] for lrs in table]), None
     parts: list[tuple[list[int], Callable[[int], list[Any]]]] = []
     for indices, lane in lanes:
-        lane_at = lane.lrs_at if isinstance(lane, MultiplierLR) else _closed_form(lane)
-        if lane_at is None:
+        if not (isinstance(lane, MultiplierLR) or (isinstance(lane, ScaledLR) and lane.has_closed_form)):
             raise ConfigError(
                 f"{key} must be at most {MAX_STEPPED_STEPS} to preview {type(lane).__name__}, which has "
                 f"no closed form and is stepped one step at a time (about 10 s a million), got {last}"
             )
-        parts.append((indices, lane_at))
+        parts.append((indices, lane.lrs_at))
     size = len(optimizer.param_groups)
 
     def at(step: int) -> list[float]:
@@ -152,31 +150,3 @@ def lrs_at(
             f"(stepping {last} steps is past the {MAX_STEPPED_STEPS}-step limit)"
         )
     return at, note
-
-
-def _closed_form(scheduler: LRScheduler) -> LrsAt | None:
-    """Each group's lr at a step by torch's own closed form of ``scheduler``'s class, times
-    schedreg's warmup on top, as :class:`ScaledLR` writes it; None where torch's class has
-    no closed form."""
-    form = getattr(type(scheduler), "_get_closed_form_lr", None)
-    if not isinstance(scheduler, ScaledLR) or getattr(form, "__module__", "") != "torch.optim.lr_scheduler":
-        return None
-    extras = scheduler._schedreg
-
-    def at(step: int) -> list[float]:
-        saved = scheduler.last_epoch
-        scheduler.last_epoch = step
-        try:
-            lrs = scheduler._get_closed_form_lr()  # type: ignore[attr-defined]
-            multiplier = 1.0 if extras.schedule is None else checked(extras.schedule(step), step, extras.name)
-        except ArithmeticError as exc:  # e.g. gamma ** step overflows
-            raise ConfigError(f"{extras.name} failed at step {step}: {exc}") from exc
-        finally:
-            scheduler.last_epoch = saved
-        optimizer = scheduler.optimizer
-        return [
-            checked(zero_if_rounding(float(lr), optimizer), step, extras.name, "lr") * multiplier
-            for lr in lrs
-        ]
-
-    return at
