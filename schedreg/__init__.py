@@ -15,6 +15,7 @@ import importlib
 from typing import Any
 
 from schedreg import _moved
+from schedreg.builders import builtin
 from schedreg.config.parse import solver_config
 from schedreg.config.scaling import scale_to_world_size
 from schedreg.config.solver import SolverConfig
@@ -23,7 +24,7 @@ from schedreg.registry import SCHEDULERS, Registry, register_scheduler
 from schedreg.schedules.core import Schedule
 
 _moved.install()
-SCHEDULERS.preload("schedreg.builders.builtin")  # the built-in builders, at the first lookup
+builtin.preload(SCHEDULERS)  # the built-in builders, imported at the first lookup
 
 _TORCH_LAYER = {
     "build_lr_scheduler": "schedreg.factory",

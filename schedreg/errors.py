@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+from collections.abc import Iterator
 
 
 class ConfigError(ValueError):
@@ -16,6 +18,22 @@ class ConfigError(ValueError):
 class ConfigTypeError(ConfigError, TypeError):
     """A config value is of the wrong kind (a number where a function is wanted): a
     :class:`ConfigError`, and the ``TypeError`` torch raises for the same mistake."""
+
+
+@contextlib.contextmanager
+def failures_as_config_errors(where: str) -> Iterator[None]:
+    """Run a block that calls what a config named (a schedule, an ``lr_lambda``, torch's
+    constructor on the config's values): any exception it raises but an interrupt becomes
+    a ConfigError starting with ``where`` -- ``SystemExit`` too, since a config must not end
+    the process; a ``TypeError`` becomes a :class:`ConfigTypeError`, which code catching
+    torch's ``TypeError`` still catches."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (Exception, SystemExit) as exc:
+        error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
+        raise error(f"{where}: {exc!r}") from exc
 
 
 def suggest(name: str, names: list[str], n: int = 3) -> list[str]:

@@ -11,10 +11,12 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapters.grouped import GroupedLR, Lane
+from schedreg.adapters.groups import python_lrs
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
-from schedreg.adapters.scaled import adopt
+from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
+from schedreg.builders.pure import resolved, with_warmup
 from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
@@ -44,6 +46,7 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     """
     solver = solver_config(cfg)
     guards = run_guards(solver)
+    python_lrs(optimizer.param_groups)
     if not solver.param_groups and not solver.param_schedules:
         return build_from_solver(solver, optimizer, guards=guards)
     check_rules_find_groups(solver, optimizer)
@@ -91,7 +94,7 @@ def run_guards(solver: SolverConfig) -> Guards:
 def resolve(solver: SolverConfig) -> tuple[Entry[Any], SolverConfig]:
     """The registry entry ``solver`` names, and ``solver`` with that entry's defaults."""
     entry = SCHEDULERS.entry(solver.lr_scheduler_name, key=solver.path("lr_scheduler_name"))
-    return entry, solver.with_defaults(entry.defaults)
+    return entry, resolved(entry, solver)
 
 
 def _call(entry: Entry[Any], solver: SolverConfig, optimizer: Optimizer | None) -> Any:
@@ -134,12 +137,6 @@ def build_from_solver(
 ) -> LRScheduler:
     """Build from a validated solver node; ``nested`` returns torch's schedulers unwrapped."""
     entry, solver = resolve(solver)
-    if solver.rescale_interval and not entry.own_warmup:
-        raise ConfigError(
-            f"{solver.path('rescale_interval')} is only supported by detectron2's schedules "
-            "(WarmupMultiStepLR, WarmupCosineLR, WarmupStepWithFixedGammaLR), "
-            f"not {solver.lr_scheduler_name!r}"
-        )
     built = _call(entry, solver, optimizer)
     name = f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}"  # what error messages name
     if isinstance(built, LRScheduler):
@@ -147,7 +144,9 @@ def build_from_solver(
             return built
         make = functools.partial(_call, entry, solver)
         warmup = None if entry.own_warmup or not warmup_length(solver) else joined(Constant(1.0), solver)
-        return adopt(built, make, warmup, name, guards)
+        scheduler = adopt(built, make, warmup, name, guards)
+        check_run_end(scheduler, solver)
+        return scheduler
     if isinstance(built, LrSchedule):
         if not entry.own_warmup and warmup_length(solver):
             raise ConfigError(
@@ -156,12 +155,24 @@ def build_from_solver(
             )
         return (TimmLR if isinstance(built, TimmSchedule) else AbsoluteLR)(optimizer, built, name, guards)
     if callable(built):
-        schedule = built if entry.own_warmup else joined(built, solver)
-        return MultiplierLambdaLR(optimizer, schedule, name, guards)
+        return MultiplierLambdaLR(optimizer, with_warmup(entry, built, solver), name, guards)
     raise TypeError(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"
     )
+
+
+def check_run_end(scheduler: ScaledLR, solver: SolverConfig) -> None:
+    """Refuse a torch schedule with a closed form whose lr leaves float's range by
+    ``max_iter`` (``ExponentialLR`` with ``gamma: 1.5``): now, not at the step it overflows."""
+    if scheduler.has_closed_form:
+        try:
+            scheduler.lrs_at(solver.max_iter)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{solver.path('args')}: by {solver.path('max_iter')}={solver.max_iter} the lr leaves "
+                f"float's range ({exc})"
+            ) from exc
 
 
 def build_schedule(solver: SolverConfig) -> Schedule:
@@ -174,7 +185,7 @@ def build_schedule(solver: SolverConfig) -> Schedule:
             "of another param-group key needs a schedule that is a function of the step "
             "(detectron2's Warmup* schedules, Interpolate, or your own)"
         )
-    return built if entry.own_warmup else joined(built, solver)  # type: ignore[no-any-return]
+    return with_warmup(entry, built, solver)
 
 
 def unit_optimizer() -> Optimizer:

@@ -28,12 +28,14 @@ class Entry(Generic[F]):
         takes: what the builder takes after the solver node: ``"optimizer"`` (its second
             positional parameter) and ``"build_child"`` (a keyword: builds a nested
             scheduler from a solver node). A builder of a pure schedule takes neither.
+        light: registered by a module preloaded as light (see :meth:`Registry.light_entry`).
     """
 
     builder: F
     defaults: Mapping[str, Any] = field(default_factory=dict)
     own_warmup: bool = False
     takes: tuple[str, ...] = ()
+    light: bool = False
 
 
 def takes(builder: Callable[..., Any]) -> tuple[str, ...]:
@@ -70,14 +72,17 @@ class Registry(Generic[F]):
         self._entries: dict[str, Entry[F]] = {}
         self._lock = threading.RLock()
         self._load = load
-        self._modules: list[str] = []
+        self._modules: list[tuple[str, bool]] = []
         self._loading = False
+        self._loading_light = False
 
-    def preload(self, module: str) -> None:
+    def preload(self, module: str, *, light: bool = False) -> None:
         """Import ``module`` (which registers builders) at the first lookup, before ``load``:
-        how the package wires its built-in builders in without this module importing them."""
+        how the package wires its built-in builders in without this module importing them.
+        A ``light`` module imports nothing heavy (no torch): :meth:`light_entry` imports it
+        alone."""
         with self._lock:
-            self._modules.append(module)
+            self._modules.append((module, light))
 
     def _loaded(self) -> dict[str, Entry[F]]:
         """The entries, after the one-time load. Threads share the load: one runs it under
@@ -96,12 +101,38 @@ class Registry(Generic[F]):
         self._loading = True
         try:
             while self._modules:
-                importlib.import_module(self._modules.pop(0))
+                self._import(*self._modules.pop(0))
             load, self._load = self._load, None
             if load is not None:
                 load()
         finally:
             self._loading = False
+
+    def _import(self, module: str, light: bool) -> None:
+        """Import a preloaded module; what it registers is marked ``light`` if it is."""
+        self._loading_light = light
+        try:
+            importlib.import_module(module)
+        finally:
+            self._loading_light = False
+
+    def light_entry(self, name: str) -> Entry[F] | None:
+        """The entry of ``name`` if a light preloaded module registers it, found by importing
+        the light modules only (what ``schedreg show`` does to evaluate a pure schedule
+        without importing torch); None for any other name, which :meth:`entry` may still find.
+        A light module's name is final: no later registration can take it."""
+        with self._lock:
+            light = [item for item in self._modules if item[1]]
+            if light and not self._loading:
+                self._loading = True
+                try:
+                    for item in light:
+                        self._modules.remove(item)
+                        self._import(*item)
+                finally:
+                    self._loading = False
+            entry = self._entries.get(name)
+        return entry if entry is not None and entry.light else None
 
     def register(
         self,
@@ -118,8 +149,8 @@ class Registry(Generic[F]):
 
         def decorator(builder: F) -> F:
             key = name or builder.__name__
-            entry = Entry(builder, dict(defaults or {}), own_warmup, takes(builder))
             with self._lock:
+                entry = Entry(builder, dict(defaults or {}), own_warmup, takes(builder), self._loading_light)
                 taken = self._loaded().get(key)
                 if taken is not None and not _same_function(taken.builder, builder):
                     owner = getattr(taken.builder, "__qualname__", repr(taken.builder))
@@ -190,7 +221,7 @@ SCHEDULERS: Registry[Callable[..., Any]] = Registry(
 ``fn(solver, optimizer) -> LRScheduler | Schedule`` for one that needs the optimizer.
 
 Filled at the first lookup: schedreg's own builders first (``import schedreg`` preloads
-``schedreg.builders.builtin``), then installed plug-ins (entry-point group
+the modules :mod:`schedreg.builders.builtin` lists), then installed plug-ins (entry-point group
 ``schedreg.schedulers``). This module imports no builder."""
 
 register_scheduler = SCHEDULERS.register

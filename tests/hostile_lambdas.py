@@ -58,3 +58,14 @@ def string_after_start(step: int) -> Any:
 
 def raises_system_exit(step: int) -> float:
     raise SystemExit(0)
+
+
+def raises_key_error(step: int) -> float:
+    """Fails at step 3 with an exception no formula raises: still the config's failure."""
+    if step >= 3:
+        raise KeyError("boom")
+    return 1.0
+
+
+def recurses(step: int) -> float:
+    return recurses(step)

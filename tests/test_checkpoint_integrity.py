@@ -8,6 +8,7 @@ Expected lrs are written from the formulas here, never read back from schedreg.
 
 from __future__ import annotations
 
+import collections
 import io
 import math
 from typing import Any
@@ -105,7 +106,7 @@ def test_a_state_that_is_no_dict_is_refused_saying_what_load_state_dict_takes(st
         scheduler.load_state_dict(state)
 
 
-STEP_MUST = r"must be an integer step >= -1 \(torch's -1: not started yet\)"
+STEP_MUST = r"must be an integer step from -1 \(torch's: not started yet\) to 2\*\*53"
 LRS_MUST = "must be a list of lrs, each finite and >= 0"
 DAMAGED = [
     ("last_epoch", math.nan, rf"last_epoch=nan; last_epoch {STEP_MUST}"),
@@ -114,6 +115,7 @@ DAMAGED = [
     ("last_epoch", -2, rf"last_epoch=-2; last_epoch {STEP_MUST}"),
     ("last_epoch", 300.0, rf"last_epoch=300\.0; last_epoch {STEP_MUST}"),
     ("last_epoch", True, rf"last_epoch=True; last_epoch {STEP_MUST}"),
+    ("last_epoch", 2**63, rf"last_epoch=9223372036854775808; last_epoch {STEP_MUST}"),
     ("base_lrs", "0.1", rf"base_lrs='0\.1'; base_lrs {LRS_MUST}"),
     ("base_lrs", None, rf"base_lrs=None; base_lrs {LRS_MUST}"),
     ("base_lrs", [math.nan], rf"base_lrs=\[nan\]; base_lrs {LRS_MUST}"),
@@ -568,6 +570,36 @@ TORCH_STATE_DAMAGE = [
         ("restore_lr", [-1.0]),
         r"restore_lr=\[-1\.0\], where an lr >= 0",
     ),
+    (
+        {"lr_scheduler_name": "PlateauLRScheduler", "args": {"patience_t": 1}},
+        ("restore_lr", []),
+        r"restore_lr=\[\], where a list of 1 is expected",
+    ),
+    (
+        {"lr_scheduler_name": "PlateauLRScheduler", "args": {"patience_t": 1}},
+        ("lrs", [-1.0]),
+        r"where an lr >= 0",
+    ),
+    (
+        {"lr_scheduler_name": "CosineAnnealingWarmRestarts", "args": {"T_0": 10}},
+        ("T_i", -0.0),
+        r"T_i=-0\.0, where an integer \(at most 2\*\*53\) is expected",
+    ),
+    (
+        {"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 2}},
+        ("num_bad_epochs", -1.0),
+        r"num_bad_epochs=-1\.0, where an integer",
+    ),
+    (
+        {"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 2}},
+        ("cooldown_counter", 1e308),
+        r"cooldown_counter=1e\+308, where an integer",
+    ),
+    (  # a Counter whose repr raises (a Tensor count): named by its type
+        {"lr_scheduler_name": "MultiStepLR", "args": {"milestones": [5, 20]}},
+        ("milestones", collections.Counter({5: torch.tensor([1.0, 2.0]), 20: 1})),
+        r"milestones=<a Counter that cannot be shown>, where a number is expected",
+    ),
 ]
 
 
@@ -589,11 +621,24 @@ def test_a_torch_state_value_of_the_wrong_kind_is_refused_at_load_naming_the_key
             "_anneal_func_type",
             "linear",
         ),
+        # derived from the optimizer: True would read an SGD's missing betas at the next step
+        ({"lr_scheduler_name": "CyclicLR", "args": {"base_lr": 0.01, "max_lr": 0.1}}, "use_beta1", True),
+        ({"lr_scheduler_name": "CyclicLR", "args": {"base_lr": 0.01, "max_lr": 0.1}}, "step_ratio", -1),
     ],
 )
 def test_a_torch_setting_changed_in_the_checkpoint_is_refused_not_run(solver, key, value):
     fresh, state = _torch_state(solver, lambda s: s.__setitem__(key, value))
     with pytest.raises(
         ConfigError, match=rf"{key}=.* where the config gives .*torch would run the saved one"
+    ):
+        fresh.load_state_dict(state)
+
+
+@pytest.mark.parametrize(("key", "value"), [("eps", 1e308), ("patience", 7.5)])
+def test_a_setting_of_the_torch_plateau_inside_timms_plateau_changed_in_the_checkpoint_is_refused(key, value):
+    solver = {"lr_scheduler_name": "PlateauLRScheduler", "args": {"patience_t": 1}}
+    fresh, state = _torch_state(solver, lambda s: s["plateau"].__setitem__(key, value))
+    with pytest.raises(
+        ConfigError, match=rf"plateau \(ReduceLROnPlateau\) state has {key}=.* where the config"
     ):
         fresh.load_state_dict(state)

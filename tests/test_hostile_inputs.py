@@ -4,6 +4,7 @@ then run with NaN, a negative lr, a schedule that never moves, or a crash mid-ru
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -31,6 +32,8 @@ BAD_ARGUMENTS = [
     # transformers
     ("cosine", {"num_cycles": NAN}, r"args\.num_cycles must be finite"),
     ("cosine", {"num_cycles": INF}, r"args\.num_cycles must be finite"),
+    ("cosine", {"num_cycles": 1e308}, r"num_cycles must be in \[-9007199254740992\.0, 9007199254740992\.0\]"),
+    ("warmup_stable_decay", {"num_decay_steps": 10, "num_cycles": -1e300}, r"num_cycles must be in"),
     ("cosine_with_min_lr", {"min_lr_rate": NAN}, r"args\.min_lr_rate must be finite"),
     ("cosine_with_min_lr", {"min_lr_rate": 2}, r"min_lr_rate must be in \[0\.0, 1\.0\], got 2"),
     ("cosine_with_min_lr", {"min_lr": INF}, r"args\.min_lr must be a finite number >= 0"),
@@ -101,6 +104,55 @@ def test_a_group_added_with_a_negative_lr_is_refused_at_the_next_step(name):
     with pytest.raises(ConfigError, match=r"-0\.5|-0\.45|must be finite and >= 0"):
         opt.step()
         scheduler.step()
+
+
+def _chain(eta_min: float, t_max: int) -> dict[str, Any]:
+    return {
+        "lr_scheduler_name": "ChainedScheduler",
+        "max_iter": 20,
+        "args": {
+            "schedulers": [
+                {"lr_scheduler_name": "ExponentialLR", "args": {"gamma": 0.5}},
+                {"lr_scheduler_name": "CosineAnnealingLR", "args": {"T_max": t_max, "eta_min": eta_min}},
+            ]
+        },
+    }
+
+
+def test_a_chained_cosine_that_torch_would_drive_below_zero_is_refused_at_build():
+    # torch's own chain of the same two schedulers, past T_max, writes a negative lr
+    opt = optimizer(lr=0.1)
+    chain = torch.optim.lr_scheduler.ChainedScheduler(
+        [
+            torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5),
+            torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.01),
+        ]
+    )
+    lrs = []
+    for _ in range(20):
+        opt.step()
+        chain.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert min(lrs) < 0
+    with pytest.raises(ConfigError, match=r"schedulers\[1\]\.args: a CosineAnnealingLR with eta_min=0\.01"):
+        build(_chain(eta_min=0.01, t_max=4))
+
+
+@pytest.mark.parametrize(("eta_min", "t_max"), [(0.0, 4), (0.01, 20)])
+def test_a_chained_cosine_with_no_floor_or_ending_by_max_iter_builds_as_torchs(eta_min, t_max):
+    opt, by_hand = optimizer(lr=0.1), optimizer(lr=0.1)
+    scheduler = build(_chain(eta_min, t_max), opt)
+    chain = torch.optim.lr_scheduler.ChainedScheduler(
+        [
+            torch.optim.lr_scheduler.ExponentialLR(by_hand, gamma=0.5),
+            torch.optim.lr_scheduler.CosineAnnealingLR(by_hand, T_max=t_max, eta_min=eta_min),
+        ]
+    )
+    for _ in range(20):
+        for o, s in ((opt, scheduler), (by_hand, chain)):
+            o.step()
+            s.step()
+        assert opt.param_groups[0]["lr"] == by_hand.param_groups[0]["lr"] >= 0
 
 
 def test_a_rate_per_step_in_an_epoch_schedule_converted_to_iterations_is_refused():
@@ -313,3 +365,79 @@ def test_a_tensor_base_lr_resumes_bit_for_bit():
     opt2, resumed = fresh()
     resumed.load_state_dict(state)
     assert [[float(v) for v in row] for row in _lrs(opt2, resumed, 10)] == uninterrupted
+
+
+def test_numpy_scalars_in_the_config_give_the_schedule_of_python_numbers_and_a_weights_only_checkpoint():
+    np = pytest.importorskip("numpy")
+    states, lrs = [], []
+    for gamma in (0.5, np.float64(0.5)):
+        opt = optimizer()
+        scheduler = build({"lr_scheduler_name": "ExponentialLR", "args": {"gamma": gamma}}, opt)
+        for _ in range(3):
+            opt.step()
+            scheduler.step()
+        lrs.append(opt.param_groups[0]["lr"])
+        buffer = io.BytesIO()
+        torch.save(scheduler.state_dict(), buffer)
+        buffer.seek(0)
+        states.append(torch.load(buffer, weights_only=True))
+    assert type(lrs[1]) is float and lrs[0] == lrs[1] == 0.1 * 0.5**3
+    assert states[0] == states[1]
+
+
+def test_a_numpy_array_where_a_word_is_expected_is_a_config_error():
+    np = pytest.importorskip("numpy")
+    with pytest.raises(ConfigError, match=r"solver\.interval must be one of iter, epoch; got \[5, 10\]"):
+        build({"lr_scheduler_name": "constant", "interval": np.array([5, 10])})
+
+
+def test_a_group_added_with_a_numpy_lr_is_scheduled_in_python_floats():
+    np = pytest.importorskip("numpy")
+    opt = optimizer()
+    scheduler = build({"lr_scheduler_name": "StepLR", "args": {"step_size": 3}}, opt)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": np.float64(0.3)})
+    for _ in range(4):
+        opt.step()
+        scheduler.step()
+    assert type(opt.param_groups[1]["lr"]) is float and opt.param_groups[1]["lr"] == 0.3 * 0.1
+    torch.load(io.BytesIO(_saved(scheduler.state_dict())), weights_only=True)
+
+
+def _saved(state: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["WarmupCosineLR", "cosine", "StepLR", "Interpolate"])
+def test_a_group_added_with_a_string_lr_is_refused_naming_its_group(name):
+    args = {"StepLR": {"step_size": 10}, "Interpolate": {"points": [[0, 1.0], [50, 0.1]]}}.get(name, {})
+    opt = optimizer()
+    scheduler = build({"lr_scheduler_name": name, "max_iter": 60, "warmup_iters": 0, "args": args}, opt)
+    opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": "0.1"})
+    with pytest.raises(ConfigError, match=r"param group 1 has lr \(initial_lr\) '0\.1'"):
+        opt.step()
+        scheduler.step()
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("ExponentialLR", {"gamma": 1.5}), ("StepLR", {"step_size": 1, "gamma": 1e308})],
+)
+def test_a_torch_schedule_whose_lr_leaves_floats_range_by_max_iter_is_refused_at_build(name, args):
+    # the formula, written here: base lr 0.1 times gamma ** (steps it decays by max_iter)
+    decays = 5000 // args.get("step_size", 1)
+    with pytest.raises(OverflowError):
+        0.1 * args["gamma"] ** decays
+    with pytest.raises(
+        ConfigError, match=r"solver\.args: by solver\.max_iter=5000 the lr leaves float's range"
+    ):
+        build({"lr_scheduler_name": name, "max_iter": 5000, "args": args})
+
+
+def test_an_integer_tensor_where_a_float_is_expected_is_refused_because_it_would_wrap_around():
+    args = {"decay_t": 1, "decay_rate": torch.tensor(2, dtype=torch.int8)}
+    with pytest.raises(
+        ConfigError, match=r"solver\.args\.decay_rate must be float, got tensor\(2, dtype=torch\.int8\)"
+    ):
+        build({"lr_scheduler_name": "StepLRScheduler", "args": args})

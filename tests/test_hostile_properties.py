@@ -21,8 +21,8 @@ class of hostile input, each over every registered name (``list(schedreg.SCHEDUL
 The oracles are written here (a finite, non-negative lr; the original scheduler's own next lrs);
 argument names come from torch's own signatures, or are written here for the other schedules,
 never read from schedreg. A bug found is pinned at the end by its minimal ``@example``
-(xfail(strict) until fixed, a regression test after) and, while open, left out of its property
-(``skip_known_bug``) so that the property keeps running on everything else.
+(``pytest.mark.xfail(strict=True)`` until fixed, a regression test after) and, while open, left
+out of its property with ``assume`` so that the property keeps running on everything else.
 
 Example counts come from the profiles in tests/conftest.py: ``ci`` (the default: 3 per test and
 name, derandomized; 351 generated in all, about 10 s) or ``SCHEDREG_HYPOTHESIS_PROFILE=nightly``
@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import Phase, assume, example, given, note, settings
+from hypothesis import Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from schedreg import SCHEDULERS, ConfigError, build_lr_scheduler
@@ -276,23 +276,6 @@ def run_safely(
     return f"ran {steps} steps safely"
 
 
-def _bug(reason: str, raises: type[BaseException]) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, raises=raises, reason=f"schedreg bug: {reason}")
-
-
-def is_huge_int(value: Any) -> bool:
-    """An int past float's range (``float()`` of it raises OverflowError)."""
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_FLOAT
-
-
-def skip_known_bug(reason: str | None) -> None:
-    """Leave out an example of a bug that an xfail test at the end pins (the property runs on
-    for every other example); the bug's fix makes that test pass, and this exclusion goes."""
-    if reason is not None:
-        note(f"a known bug, pinned by its xfail test: {reason}")
-    assume(reason is None)
-
-
 ONLY_EXAMPLES = settings(phases=[Phase.explicit], database=None)
 """For the tests that pin a bug's minimal example: that example, nothing generated."""
 UNUSED = st.none()
@@ -337,19 +320,6 @@ def hostile_args_nodes(draw: Any, name: str) -> dict[str, Any]:
     return node
 
 
-HUGE_NUM_CYCLES = (
-    "a finite num_cycles near float's max makes 2*pi*num_cycles infinite: cos() raises ValueError"
-)
-
-
-def known_args_bug(solver: dict[str, Any]) -> str | None:
-    args = solver.get("args")
-    cycles = args.get("num_cycles") if isinstance(args, dict) else None
-    if is_number(cycles) and math.isfinite(as_float(cycles)) and abs(as_float(cycles)) > MAX_FLOAT / 8:
-        return HUGE_NUM_CYCLES
-    return None
-
-
 @pytest.mark.parametrize("name", NAMES)
 @given(data=st.data(), metrics=METRICS)
 def test_hostile_arguments_are_refused_with_config_error_or_run_with_finite_non_negative_lrs(
@@ -359,7 +329,6 @@ def test_hostile_arguments_are_refused_with_config_error_or_run_with_finite_non_
     and tensors in ``solver.args``: a ConfigError (at build or at a step), or 50 steps of
     finite lrs >= 0 in every group; never another exception, never a hang."""
     solver = data.draw(hostile_args_nodes(name), label="solver")
-    skip_known_bug(known_args_bug(solver))
     note(run_safely(solver, make_optimizer(), metrics))
 
 
@@ -385,15 +354,6 @@ HOSTILE_LRS = st.one_of(
 """Group lrs: NaN, infinite, negative, zero, subnormal, huge (past float's range too), Tensors."""
 
 
-ADDED_HUGE_INT_LR = "a group added mid-run to torch's recursive schedulers with an int lr past float's range"
-
-
-def known_base_lr_bug(name: str, add_group_at: int | None, added_lr: Any) -> str | None:
-    if add_group_at is not None and is_huge_int(added_lr) and torch_class(name) is not None:
-        return ADDED_HUGE_INT_LR  # raises OverflowError in torch's own formula
-    return None
-
-
 @pytest.mark.parametrize("name", NAMES)
 @given(
     lrs=st.lists(HOSTILE_LRS, min_size=1, max_size=3).map(tuple),
@@ -407,7 +367,6 @@ def test_hostile_base_lrs_are_refused_with_config_error_or_scheduled_to_finite_n
     """Groups whose lr is NaN, infinite, negative, 0 or huge, at build or added mid-run: a
     ConfigError, or every lr finite and >= 0 after every step (a group added mid-run from the
     step after it was added)."""
-    skip_known_bug(known_base_lr_bug(name, add_group_at, added_lr))
     check_base_lrs(name, lrs, add_group_at, added_lr, metrics)
 
 
@@ -793,7 +752,7 @@ def test_durations_in_any_unit_and_interval_are_refused_with_config_error_or_run
 
 # --- the minimal examples of the bugs the properties found ---------------------------------
 # Each minimal example of a bug the properties found: a strict xfail (and left out of its
-# property by skip_known_bug) while the bug is open; once fixed, the mark and the exclusion go
+# property by ``assume``) while the bug is open; once fixed, the mark and the exclusion go
 # and the example stays as a regression test.
 
 
@@ -950,18 +909,20 @@ def test_bug_a_grouped_state_whose_lane_names_are_not_a_list_is_refused_with_con
     check_one_damage(source, stop, how, path, value)
 
 
-@_bug(HUGE_NUM_CYCLES, ValueError)  # also cosine_with_min_lr, warmup_stable_decay
+@pytest.mark.parametrize("name", ["cosine", "cosine_with_min_lr", "warmup_stable_decay"])
 @ONLY_EXAMPLES
-@example(solver={"lr_scheduler_name": "cosine", "max_iter": 40, "args": {"num_cycles": 1e308}})
-@given(solver=UNUSED)
-def test_bug_a_num_cycles_near_floats_max_is_refused_with_config_error(solver: dict[str, Any]) -> None:
-    note(run_safely(solver, make_optimizer()))
+@example(args={"num_cycles": 1e308})
+@given(args=UNUSED)
+def test_bug_a_num_cycles_near_floats_max_is_refused_with_config_error(
+    name: str, args: dict[str, Any]
+) -> None:
+    note(run_safely({**sample(name), "args": {**sample(name).get("args", {}), **args}}, make_optimizer()))
 
 
-@_bug(ADDED_HUGE_INT_LR, OverflowError)  # also CosineAnnealingLR, ExponentialLR, MultiplicativeLR
+@pytest.mark.parametrize("name", ["PolynomialLR", "CosineAnnealingLR", "ExponentialLR", "MultiplicativeLR"])
 @ONLY_EXAMPLES
-@example(name="PolynomialLR", lrs=(0.1,), add_group_at=0, added_lr=10**400)
-@given(name=UNUSED, lrs=UNUSED, add_group_at=UNUSED, added_lr=UNUSED)
+@example(lrs=(0.1,), add_group_at=0, added_lr=10**400)
+@given(lrs=UNUSED, add_group_at=UNUSED, added_lr=UNUSED)
 def test_bug_a_group_added_with_an_lr_past_floats_range_is_refused_with_config_error(
     name: str, lrs: tuple[Any, ...], add_group_at: int | None, added_lr: Any
 ) -> None:

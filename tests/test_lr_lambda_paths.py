@@ -196,3 +196,17 @@ def test_a_multiplier_that_is_not_a_finite_number_at_least_0_is_a_config_error(
         for _ in range(3):
             optimizer.step()
             scheduler.step()
+
+
+@pytest.mark.parametrize("name", ["LambdaLR", "MultiplicativeLR"])
+def test_a_function_raising_any_exception_is_a_config_error_naming_the_scheduler_and_step(name: str) -> None:
+    scheduler, optimizer = build(f"{HOSTILE}.raises_key_error", name)
+    with pytest.raises(ConfigError, match=rf"{name}' failed at step 3: KeyError\('boom'\)"):
+        for _ in range(5):
+            optimizer.step()
+            scheduler.step()
+
+
+def test_a_function_recursing_forever_is_a_config_error_at_build() -> None:
+    with pytest.raises(ConfigError, match=r"solver\.args: LambdaLR rejected .*RecursionError"):
+        build(f"{HOSTILE}.recurses")

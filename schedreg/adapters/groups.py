@@ -77,9 +77,22 @@ def group_value(group: dict[str, Any], key: str) -> Any:
     return group[indexed[1]][int(indexed[2])] if indexed else group[key]
 
 
+def python_lrs(groups: Sequence[dict[str, Any]]) -> None:
+    """Turn numpy scalars in the groups' ``lr`` and ``initial_lr`` into Python floats (equal
+    values): the lrs written from them, and the states saved, would be numpy's, which
+    ``torch.load(weights_only=True)`` refuses."""
+    for group in groups:
+        for key in ("lr", "initial_lr"):
+            value = group.get(key)
+            if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+                group[key] = value.item()  # type: ignore[union-attr]
+
+
 def initial_value(group: dict[str, Any], key: str) -> float | torch.Tensor:
     """``group[initial_<key>]``, recorded from the current value on first use (a Tensor is
     copied, so writing the value in place never moves its base)."""
+    if key == "lr":
+        python_lrs([group])
     if f"initial_{key}" not in group:
         value = group_value(group, key)
         group[f"initial_{key}"] = value.clone() if isinstance(value, torch.Tensor) else value
@@ -105,12 +118,37 @@ def lr_values(groups: Sequence[dict[str, Any]]) -> list[float | torch.Tensor]:
 def as_float(value: Any) -> float:
     """``value`` as a float, or NaN where it is none (an int past float's range, a string,
     a Tensor of several values): what a finite-and-non-negative check then refuses."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str, bytes)):  # float("0.1") would read a string
         return math.nan
     try:
         return float(value)
     except (OverflowError, TypeError, ValueError, RuntimeError):
         return math.nan
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (an int past float's range has hundreds
+    of digits); a value whose ``repr`` raises (a Counter of Tensors) is named by its type."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<a {type(value).__name__} that cannot be shown>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_base_lrs(bases: Sequence[float | torch.Tensor], owner: str, first: int = 0) -> None:
+    """Refuse a base lr that is NaN, infinite or negative, naming its param group: the
+    schedule multiplies it, so every lr after it would be too. ``first``: the index of the
+    first group in ``bases``."""
+    for index, base in enumerate(bases, start=first):
+        if isinstance(base, torch.Tensor) and base.device.type != "cpu":
+            continue  # reading a device tensor would sync
+        if not 0.0 <= as_float(base) < math.inf:
+            raise ConfigError(
+                f"{owner}: param group {index} has lr (initial_lr) {short_repr(base)}; a base lr must be "
+                "finite and >= 0 -- check the optimizer's lr, the group's lr, or what was written into "
+                "base_lrs"
+            )
 
 
 def checked(value: float | torch.Tensor, step: int, owner: str, what: str = "lr multiplier") -> Any:
@@ -120,7 +158,7 @@ def checked(value: float | torch.Tensor, step: int, owner: str, what: str = "lr 
         return value  # reading a device tensor would sync every step
     if not (0.0 <= as_float(value) < math.inf):
         raise ConfigError(
-            f"{owner} produced {what} {value!r} at step {step}; a learning rate must be finite "
+            f"{owner} produced {what} {short_repr(value)} at step {step}; a learning rate must be finite "
             "and >= 0 -- check the schedule's settings"
         )
     return value

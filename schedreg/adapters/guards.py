@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from schedreg.adapters.groups import GroupView, as_float
+from schedreg.adapters.groups import GroupView, as_float, short_repr
 from schedreg.errors import ConfigError
 
 FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_factor": None}
@@ -174,8 +174,12 @@ def canonical(value: Any) -> Any:
 # --- what a checkpoint's state may hold ------------------------------------------------
 
 
+MAX_STEP = 2**53
+"""The largest step or count a state may hold: past it, a float step loses whole steps."""
+
+
 def _is_step(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 0
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= int(value) <= MAX_STEP
 
 
 def _is_torch_step(value: Any) -> bool:
@@ -218,8 +222,8 @@ def _is_parts(value: Any) -> bool:
 
 _PARTS = "a list of {'groups': [group index, ...], 'state': {...}}, the groups non-empty"
 STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "last_epoch": ("an integer step >= -1 (torch's -1: not started yet)", _is_torch_step),
-    "schedule_step": ("an integer step >= -1 (torch's -1: not started yet)", _is_torch_step),
+    "last_epoch": ("an integer step from -1 (torch's: not started yet) to 2**53", _is_torch_step),
+    "schedule_step": ("an integer step from -1 (torch's: not started yet) to 2**53", _is_torch_step),
     "base_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "unscaled_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "param_groups": ("a number of param groups, an integer >= 0", _is_step),
@@ -231,11 +235,6 @@ STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 must hold, and the check of it."""
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 120 else f"{text[:117]}..."
-
-
 def checked_state(state: Any, owner: str, required: tuple[str, ...] = ()) -> Mapping[str, Any]:
     """``state``, once it is a dict holding ``required`` and every key of
     :data:`STATE_FIELDS` it has holds what that key must: a damaged checkpoint is refused
@@ -243,7 +242,7 @@ def checked_state(state: Any, owner: str, required: tuple[str, ...] = ()) -> Map
     if not isinstance(state, Mapping):
         raise ConfigError(
             f"{owner}.load_state_dict takes the dict that state_dict() returned; the checkpoint holds "
-            f"{_shown(state)} ({type(state).__name__}) instead"
+            f"{short_repr(state, 120)} ({type(state).__name__}) instead"
         )
     missing = [k for k in required if k not in state]
     if missing:
@@ -254,7 +253,8 @@ def checked_state(state: Any, owner: str, required: tuple[str, ...] = ()) -> Map
     for key, (expected, check) in STATE_FIELDS.items():
         if key in state and not check(state[key]):
             raise ConfigError(
-                f"the checkpoint's scheduler state has {key}={_shown(state[key])}; {key} must be {expected}: "
+                f"the checkpoint's scheduler state has {key}={short_repr(state[key], 120)}; {key} must be "
+                f"{expected}: "
                 f"the checkpoint is damaged, or was not saved by a {owner}"
             )
     return state

@@ -11,7 +11,6 @@ Their state is the step and the base lrs: a resume, or a jump to any step, is O(
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -19,7 +18,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR, LRScheduler
 
 from schedreg.adapters.groups import (
-    as_float,
+    check_base_lrs,
     checked,
     initial_value,
     lr_values,
@@ -34,21 +33,8 @@ from schedreg.adapters.guards import (
     saved_step,
     track_optimizer_steps,
 )
-from schedreg.errors import ConfigError
+from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.schedules.core import LrSchedule, Schedule
-
-
-def check_base_lrs(bases: list[float | torch.Tensor], owner: str) -> None:
-    """Refuse a base lr that is NaN, infinite or negative, naming its param group: the
-    schedule multiplies it, so every lr after it would be too."""
-    for index, base in enumerate(bases):
-        if isinstance(base, torch.Tensor) and base.device.type != "cpu":
-            continue  # reading a device tensor would sync
-        if not 0.0 <= as_float(base) < math.inf:
-            raise ConfigError(
-                f"{owner}: param group {index} has lr (initial_lr) {base!r}; a base lr must be finite "
-                "and >= 0 -- check the optimizer's lr, the group's lr, or what was written into base_lrs"
-            )
 
 
 class MultiplierLR(LRScheduler):
@@ -87,10 +73,8 @@ class MultiplierLR(LRScheduler):
     _get_closed_form_lr = get_lr
 
     def _multiplier_at(self, step: int) -> float:
-        try:
+        with failures_as_config_errors(f"{self.name} failed at step {step}"):  # an overflow, say
             multiplier = self.schedule(step)
-        except ArithmeticError as exc:  # e.g. a float power that overflows
-            raise ConfigError(f"{self.name} failed at step {step}: {exc}") from exc
         if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             checked(multiplier, step, self.name)
         return multiplier
@@ -251,13 +235,11 @@ class AbsoluteLR(MultiplierLR):
         super().__init__(optimizer, schedule, name, guards)  # type: ignore[arg-type]
 
     def lrs_at(self, step: int) -> list[float | torch.Tensor]:
-        try:
+        with failures_as_config_errors(f"{self.name} failed at step {step}"):  # an overflow, say
             return [
                 with_lr_scale(group, checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
                 for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
             ]
-        except ArithmeticError as exc:  # e.g. a float power that overflows
-            raise ConfigError(f"{self.name} failed at step {step}: {exc}") from exc
 
     def _advance(self) -> None:
         groups, written = self.optimizer.param_groups, self._written

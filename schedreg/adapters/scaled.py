@@ -29,8 +29,19 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg.adapters.groups import GroupView, as_float, base_lrs, checked, lr_values, set_group_value
+from schedreg.adapters.groups import (
+    GroupView,
+    as_float,
+    base_lrs,
+    check_base_lrs,
+    checked,
+    lr_values,
+    python_lrs,
+    set_group_value,
+    short_repr,
+)
 from schedreg.adapters.guards import (
+    MAX_STEP,
     Guards,
     check_kind,
     check_saved_groups,
@@ -38,7 +49,7 @@ from schedreg.adapters.guards import (
     saved_step,
     skipped_by_amp,
 )
-from schedreg.errors import ConfigError, ConfigTypeError
+from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.schedules.core import Schedule
 
 SCHEDREG_KEYS = ("fingerprint", "param_groups", "schedule_step", "added_groups", "unscaled_lrs")
@@ -162,10 +173,8 @@ class ScaledLR(LRScheduler):
         if len(optimizer.param_groups) > extras.covered:  # torch's part: its own groups only
             _retarget(self, GroupView(optimizer, range(extras.covered)))
         try:
-            super().step(*args, **(kwargs or {}))
-        except (ArithmeticError, ValueError, TypeError, SystemExit) as exc:  # a user lambda's too
-            error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
-            raise error(f"{extras.name} failed at step {extras.step + 1}: {exc!r}") from exc
+            with failures_as_config_errors(f"{extras.name} failed at step {extras.step + 1}"):
+                super().step(*args, **(kwargs or {}))  # a user's lr_lambda may raise anything
         finally:
             _retarget(self, optimizer)
             if amp_skipped:
@@ -179,6 +188,9 @@ class ScaledLR(LRScheduler):
             extras.covered = len(self.optimizer.param_groups)  # torch's takes added groups itself
             return
         known = extras.covered + sum(len(view.indices) for view, _ in extras.added)
+        groups = self.optimizer.param_groups
+        python_lrs(groups[known:])
+        check_base_lrs([group["lr"] for group in groups[known:]], extras.name, first=known)
         for index in range(known, len(self.optimizer.param_groups)):
             view = GroupView(self.optimizer, [index])
             scheduler = extras.make(view)
@@ -252,10 +264,11 @@ class ScaledLR(LRScheduler):
         extras, saved = self._schedreg, self.last_epoch
         self.last_epoch = step
         try:
-            lrs = self._get_closed_form_lr()  # type: ignore[attr-defined]
-            multiplier = 1.0 if extras.schedule is None else checked(extras.schedule(step), step, extras.name)
-        except ArithmeticError as exc:  # e.g. gamma ** step overflows
-            raise ConfigError(f"{extras.name} failed at step {step}: {exc}") from exc
+            with failures_as_config_errors(f"{extras.name} failed at step {step}"):  # gamma ** step overflows
+                lrs = self._get_closed_form_lr()  # type: ignore[attr-defined]
+                multiplier = (
+                    1.0 if extras.schedule is None else checked(extras.schedule(step), step, extras.name)
+                )
         finally:
             self.last_epoch = saved
         return [
@@ -423,8 +436,9 @@ def settings_of(torch_class: type) -> list[str]:
     ]
 
 
-COUNTERS = ("cooldown_counter", "num_bad_epochs")
-"""ReduceLROnPlateau's counts, which are never negative."""
+COUNTERS = {"cooldown_counter": 0, "num_bad_epochs": 0, "T_i": 1}
+"""Counts in torch's states and their least values: ReduceLROnPlateau's, and the length of
+CosineAnnealingWarmRestarts' current cycle (torch divides by it)."""
 
 
 def check_settings(scheduler: LRScheduler, state: Mapping[str, Any], owner: str) -> None:
@@ -436,18 +450,23 @@ def check_settings(scheduler: LRScheduler, state: Mapping[str, Any], owner: str)
     for name in [*settings_of(torch_class), *FIXED]:
         if name in state and name in own and not callable(own[name]) and not _equal(state[name], own[name]):
             raise ConfigError(
-                f"the checkpoint's {owner} state has {name}={_short(state[name])} where the config gives "
-                f"{_short(own[name])}; torch would run the saved one. Resume under the config the "
+                f"the checkpoint's {owner} state has {name}={short_repr(state[name])} where the config gives "
+                f"{short_repr(own[name])}; torch would run the saved one. Resume under the config the "
                 "checkpoint was saved with, or set solver.on_resume_change: reschedule"
             )
-    for name in COUNTERS:
-        if name in state and isinstance(state[name], int) and state[name] < 0:
-            raise ConfigError(f"the checkpoint's {owner} state has {name}={state[name]}, a count below 0")
+    for name, least in COUNTERS.items():
+        if name in state and isinstance(state[name], int) and state[name] < least:
+            raise ConfigError(
+                f"the checkpoint's {owner} state has {name}={state[name]}, a count below {least}"
+            )
     children, saved = getattr(scheduler, "_schedulers", None), state.get("_schedulers")
     if isinstance(children, list) and isinstance(saved, list):
         for i, (child, part) in enumerate(zip(children, saved, strict=False)):
             if isinstance(part, Mapping):
                 check_settings(child, part, f"{owner}._schedulers[{i}] ({type(child).__name__})")
+    for name, inner in own.items():  # a scheduler kept inside (timm's plateau's torch plateau)
+        if isinstance(inner, LRScheduler) and isinstance(state.get(name), Mapping):
+            check_settings(inner, state[name], f"{owner}.{name} ({type(inner).__name__})")
 
 
 def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> None:
@@ -456,30 +475,42 @@ def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> 
         raise ConfigError(
             f"the checkpoint's {owner} state lacks _last_lr (the lrs it wrote); the checkpoint is damaged"
         )
+    groups = len(own.get("_last_lr") or own.get("lrs") or ())
     for key in own.keys() & state.keys() - set(SCHEDREG_KEYS):
-        problem = _unlike(own[key], state[key], key in LR_KEYS)
+        fresh = own[key]
+        if fresh is None and key in LR_KEYS and isinstance(state[key], list):  # lrs kept only sometimes
+            fresh = [0.0] * groups  # (timm's plateau's restore_lr): one per param group
+        problem = _unlike(fresh, state[key], key in LR_KEYS, key)
         if problem:
             raise ConfigError(
-                f"the checkpoint's {owner} state has {key}={_short(state[key])}, {problem}; the checkpoint "
-                "is damaged, or from another config"
+                f"the checkpoint's {owner} state has {key}={short_repr(state[key])}, {problem}; the "
+                "checkpoint is damaged, or from another config"
             )
 
 
-FIXED = frozenset({"_schedule_phases", "_anneal_func_type", "_milestones", "min_lrs", "max_lrs"})
-"""What torch derives once from its settings and keeps under other names (OneCycleLR's
-phases and annealing, SequentialLR's milestones, the plateau's min_lrs, CyclicLR's
-max_lrs): a saved value must equal the config's."""
+FIXED = frozenset(
+    {
+        *("_schedule_phases", "_anneal_func_type", "use_beta1"),  # OneCycleLR's (and CyclicLR's use_beta1)
+        *("total_size", "step_ratio", "max_lrs", "base_momentums", "max_momentums"),  # CyclicLR's
+        *("min_lrs", "mode_worse", "default_min_lr"),  # ReduceLROnPlateau's
+        "_milestones",  # SequentialLR's
+    }
+)
+"""What torch derives once from its settings and its optimizer, and keeps under other names
+(OneCycleLR's phases, CyclicLR's cycle size, the plateau's min_lrs, whether the optimizer
+has betas): a saved value must equal the config's."""
 
 
-LR_KEYS = frozenset({"_last_lr", "base_lrs", "min_lrs", "max_lrs", "unscaled_lrs", "restore_lr"})
+LR_KEYS = frozenset({"_last_lr", "base_lrs", "min_lrs", "max_lrs", "unscaled_lrs", "restore_lr", "lrs"})
 """torch's state keys that hold lrs: each must be finite and >= 0."""
 
 
-def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
-    """What makes ``saved`` unlike ``fresh`` (the same key of a freshly built scheduler's
-    state) in kind: a string for a number, a list of another length, NaN, a Tensor of
-    several values, a negative lr; None if they are alike. Values are not compared: a
-    setting's value is the fingerprint's to judge, a state's is the run's."""
+def _unlike(fresh: Any, saved: Any, lrs: bool = False, key: Any = None) -> str | None:
+    """What makes ``saved`` unlike ``fresh`` (``key`` of a freshly built scheduler's state)
+    in kind: a string for a number, a fraction or a huge number for a step or count, a list of
+    another length, NaN, a Tensor of several values, a negative lr; None if they are alike.
+    Values are not compared: a setting's value is the fingerprint's to judge, a state's is
+    the run's."""
     if fresh is None and lrs and saved is not None:  # lrs kept only sometimes (timm's noise)
         return (
             _unlike([0.0] * len(saved), saved, lrs) if isinstance(saved, list) else "where lrs are expected"
@@ -488,6 +519,10 @@ def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
         return None
     if isinstance(fresh, bool):
         return None if isinstance(saved, bool) else "where a true/false is expected"
+    if key in ("last_epoch", "_step_count", *COUNTERS) and (
+        isinstance(saved, bool) or not isinstance(saved, int) or abs(saved) > MAX_STEP
+    ):
+        return "where an integer (at most 2**53) is expected"
     if isinstance(fresh, (int, float)):
         if isinstance(saved, bool) or not isinstance(saved, (int, float)):
             return "where a number is expected"
@@ -506,17 +541,14 @@ def _unlike(fresh: Any, saved: Any, lrs: bool = False) -> str | None:
         missing = sorted(map(str, fresh.keys() - saved.keys()))
         if missing:
             return f"which lacks {', '.join(missing)}"
-        return next((p for k in fresh.keys() & saved.keys() if (p := _unlike(fresh[k], saved[k], lrs))), None)
+        return next(
+            (p for k in fresh.keys() & saved.keys() if (p := _unlike(fresh[k], saved[k], lrs, k))), None
+        )
     if isinstance(fresh, (list, tuple)):
         if not isinstance(saved, (list, tuple)) or len(saved) != len(fresh):
             return f"where a list of {len(fresh)} is expected"
         return next((p for f, v in zip(fresh, saved, strict=True) if (p := _unlike(f, v, lrs))), None)
     return None
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _retarget(scheduler: LRScheduler, optimizer: Optimizer) -> None:

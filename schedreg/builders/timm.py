@@ -31,8 +31,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from schedreg.adapters.groups import as_float, lr_values, set_group_value, with_lr_scale
-from schedreg.adapters.multiplier import check_base_lrs
+from schedreg.adapters.groups import as_float, check_base_lrs, lr_values, set_group_value, with_lr_scale
 from schedreg.config.signature import keyword_arguments
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError

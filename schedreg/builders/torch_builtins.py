@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.optim.lr_scheduler as torch_schedulers
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler
 from torch.optim.swa_utils import SWALR
 
 from schedreg.adapters.groups import as_float
@@ -241,7 +241,28 @@ def _children(
                 f"{child.path('lr_scheduler_name')}: SequentialLR cannot switch to a "
                 f"{child.lr_scheduler_name} (allowed: any scheduler but {', '.join(NOT_NESTABLE)})"
             )
-    return [build_child(child, optimizer) for child in children]
+    built = [build_child(child, optimizer) for child in children]
+    if solver.lr_scheduler_name == "ChainedScheduler" and len(built) > 1:
+        for child, scheduler in zip(children, built, strict=True):
+            _check_chained_cosine(child, scheduler, solver.max_iter)
+    return built
+
+
+def _check_chained_cosine(child: SolverConfig, scheduler: LRScheduler, run_length: int) -> None:
+    """Refuse a chained ``CosineAnnealingLR`` that can write a negative lr. torch's cosine is
+    recursive, ``eta_min + (lr - eta_min) * ratio``; past ``T_max`` the ratio exceeds 1, so
+    an lr that another member of the chain (or a group's own lr) put below ``eta_min`` is
+    driven below 0. Alone, or with ``eta_min`` 0, or ending by ``max_iter``, it cannot be."""
+    if not isinstance(scheduler, CosineAnnealingLR):
+        return
+    eta_min, t_max = as_float(scheduler.eta_min), scheduler.T_max
+    if eta_min > 0 and t_max < run_length:
+        raise ConfigError(
+            f"{child.path('args')}: a CosineAnnealingLR with eta_min={scheduler.eta_min!r} and "
+            f"T_max={t_max} in a ChainedScheduler runs past T_max (max_iter={run_length}), where "
+            "torch's recursive formula drives an lr that the chain put below eta_min under 0. "
+            "Allowed: eta_min 0, T_max >= max_iter, or the cosine as a SequentialLR child"
+        )
 
 
 def _convert(
@@ -311,10 +332,12 @@ class TorchBuilder:
 
 
 def register_all() -> None:
-    """Register every discovered torch scheduler under its class name, and ``SWALR`` (which
-    lives in ``torch.optim.swa_utils``)."""
+    """Register every discovered torch scheduler under its class name, ``SWALR`` (which
+    lives in ``torch.optim.swa_utils``), and ``ReduceLROnPlateau`` under transformers' name
+    for it, ``reduce_lr_on_plateau``."""
     for name, cls in {**discover(), "SWALR": SWALR}.items():
         SCHEDULERS.register(name)(TorchBuilder(cls))
+    SCHEDULERS.register("reduce_lr_on_plateau")(TorchBuilder(torch_schedulers.ReduceLROnPlateau))
 
 
 register_all()

@@ -4,7 +4,8 @@ The warmup length is ``solver.warmup_iters`` (linear from 0, as transformers doe
 the config picks another warmup method or factor), the total is ``solver.max_iter``, and
 the other arguments go in ``solver.args`` under transformers' names. Like transformers,
 ``polynomial``'s ``lr_end`` and ``cosine_with_min_lr``'s ``min_lr`` are relative to the
-optimizer's default lr.
+optimizer's default lr. No torch is imported: these are pure schedules (transformers'
+``reduce_lr_on_plateau`` is torch's class, registered with torch's).
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import ReduceLROnPlateau
-
-from schedreg.builders.torch_builtins import TorchBuilder
 from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
 from schedreg.config.solver import SolverConfig, reject_args
@@ -25,6 +22,9 @@ from schedreg.errors import ConfigError
 from schedreg.registry import register_scheduler
 from schedreg.schedules import transformers as hf
 from schedreg.schedules.core import Constant, Schedule
+
+if TYPE_CHECKING:
+    from torch.optim import Optimizer
 
 FROM_ZERO = {"warmup_factor": 0.0}
 """transformers warms up linearly from 0."""
@@ -196,6 +196,3 @@ def _wsd_warmup(solver: SolverConfig, args: dict[str, Any]) -> dict[str, Any] | 
             f"{args['warmup_type']!r}; keep one of them"
         )
     return {"warmup_type": method}
-
-
-register_scheduler("reduce_lr_on_plateau")(TorchBuilder(ReduceLROnPlateau))

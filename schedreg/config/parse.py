@@ -63,7 +63,7 @@ def _flatten_warmup(
 
 
 def _plain(value: Any) -> Any:
-    """``value`` as plain dicts, lists and scalars (resolving OmegaConf interpolations)."""
+    """``value`` as plain dicts, lists and Python scalars (resolving OmegaConf interpolations)."""
     if type(value).__module__.startswith("omegaconf"):
         from omegaconf import OmegaConf
         from omegaconf.errors import OmegaConfBaseException
@@ -78,6 +78,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if type(value).__name__ == "Tensor":
         return value  # a value torch takes as it is (an lr, a factor)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()  # a numpy scalar as Python's (a checkpoint keeps no numpy), an array as a list
     if hasattr(value, "__dict__") and not callable(value):
         return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
     return value

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from schedreg.errors import ConfigError
+from schedreg.errors import ConfigError, failures_as_config_errors
 
 
 def _split_top(text: str, sep: str = "|") -> list[str]:
@@ -28,8 +28,9 @@ def _split_top(text: str, sep: str = "|") -> list[str]:
 
 
 def _scalar_tensor(v: Any) -> bool:
-    """A one-element Tensor, which torch's constructors take where they annotate a number."""
-    return type(v).__name__ == "Tensor" and v.numel() == 1 and str(v.dtype) != "torch.bool"
+    """A one-element floating-point Tensor, which torch's constructors take where they
+    annotate a number (an integer dtype would wrap around: an int8 ``2 ** 7`` is -128)."""
+    return type(v).__name__ == "Tensor" and v.numel() == 1 and v.dtype.is_floating_point
 
 
 SCALARS: dict[str, Callable[[Any], bool]] = {
@@ -140,8 +141,5 @@ def all_finite(value: Any) -> bool:
 
 def construct(cls: type, path: str, given: Mapping[str, Any], /, **kwargs: Any) -> Any:
     """``cls(**kwargs)``, with torch's own refusal of a value turned into a ConfigError."""
-    try:
-        return cls(**kwargs)
-    # KeyError: torch's resume check; SystemExit: a function given in the config ending the process
-    except (TypeError, ValueError, ArithmeticError, KeyError, SystemExit) as exc:
-        raise ConfigError(f"{path}: {cls.__name__} rejected {dict(given)}: {exc!r}") from exc
+    with failures_as_config_errors(f"{path}: {cls.__name__} rejected {dict(given)}"):
+        return cls(**kwargs)  # torch calls an lr_lambda here: it may raise anything

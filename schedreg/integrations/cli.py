@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from schedreg.builders.pure import pure_schedule
 from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError, suggest
@@ -148,16 +149,47 @@ def preview(cfg: Any, num_steps: int | None = None, samples: int = SAMPLES) -> P
     ``default`` at ``solver.base_lr``, and one group per ``solver.param_groups`` rule at its
     lr and on its schedule.
 
-    One group is previewed alone (:func:`~schedreg.integrations.preview.preview_scheduler`);
-    with rules, the groups share one optimizer and scheduler, as in training (arguments may
-    be per group). A long run is read at ``samples`` evenly spaced steps, not every step:
-    its cost is bounded whatever ``max_iter`` says (:func:`~schedreg.integrations.preview.lrs_at`).
+    One of schedreg's own closed forms, alone, is evaluated in plain Python, without torch
+    (:func:`~schedreg.builders.pure.pure_schedule`): ``base_lr * schedule(step)``, as its
+    scheduler writes it. Any other is previewed through torch: one group alone
+    (:func:`~schedreg.integrations.preview.preview_scheduler`); with rules, the groups share
+    one optimizer and scheduler, as in training (arguments may be per group). A long run is
+    read at ``samples`` evenly spaced steps, not every step: its cost is bounded whatever
+    ``max_iter`` says (:func:`~schedreg.integrations.preview.lrs_at`).
     """
+    solver = solver_config(cfg)
+    # an optimizer other than the default is looked up among torch's: the torch path checks it
+    plain = not solver.param_groups and solver.optimizer == SolverConfig.optimizer
+    pure = pure_schedule(solver) if plain else None
+    at: Callable[[int], list[float]]
+    if pure is not None:
+        schedule, solver = pure
+        names, note = ["default"], None
+        last = solver.max_iter if num_steps is None else num_steps
+        at = functools.partial(_scaled, float(solver.base_lr), schedule)
+    else:
+        names, solver, last, at, note = _torch_preview(solver, num_steps)
+    lrs = functools.lru_cache(maxsize=None)(at)
+    spacing = max(1, (last + 1) // samples)
+    steps = sorted({*range(0, last + 1, spacing), last})
+    edges = sorted(e for e in {*_warmup_ends(solver), *_flat_ends(lrs, steps, len(names))} if 0 < e < last)
+    return Preview(solver, names, last, lrs, steps, edges, note)
+
+
+def _scaled(base_lr: float, schedule: Callable[[int], float], step: int) -> list[float]:
+    """The lr a schedule's scheduler writes at ``step``: ``base_lr * schedule(step)``."""
+    return [base_lr * schedule(step)]
+
+
+def _torch_preview(
+    solver: SolverConfig, num_steps: int | None
+) -> tuple[list[str], SolverConfig, int, Callable[[int], list[float]], str | None]:
+    """:func:`preview`'s groups, resolved solver, length, lrs and note, through torch."""
     from schedreg.factory import resolve
     from schedreg.integrations.optimizers import OPTIMIZERS
     from schedreg.integrations.preview import lrs_at, preview_scheduler
 
-    _, solver = resolve(solver_config(cfg))
+    _, solver = resolve(solver)
     last = solver.max_iter if num_steps is None else num_steps
     if solver.param_groups:
         names, scheduler, optimizer = _grouped(solver)
@@ -165,11 +197,7 @@ def preview(cfg: Any, num_steps: int | None = None, samples: int = SAMPLES) -> P
         OPTIMIZERS.entry(solver.optimizer, key=solver.path("optimizer"))  # a typo is an error here too
         names, (scheduler, optimizer) = ["default"], preview_scheduler(solver, solver.base_lr)
     at, note = lrs_at(scheduler, optimizer, last, key=solver.path("max_iter"))
-    lrs = functools.lru_cache(maxsize=None)(at)
-    spacing = max(1, (last + 1) // samples)
-    steps = sorted({*range(0, last + 1, spacing), last})
-    edges = sorted(e for e in {*_warmup_ends(solver), *_flat_ends(lrs, steps, len(names))} if 0 < e < last)
-    return Preview(solver, names, last, lrs, steps, edges, note)
+    return names, solver, last, at, note
 
 
 def simulate(cfg: Any, num_steps: int | None = None) -> tuple[SolverConfig, dict[str, list[float]]]:

@@ -22,6 +22,11 @@ def _within(name: str, value: float, low: float, high: float) -> None:
         raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
 
 
+MAX_CYCLES = 2.0**53
+"""The most cosine cycles a schedule takes: past it the phase ``2*pi*num_cycles*progress``
+holds no fraction of a cycle (and near float's max it overflows, so ``cos`` raises)."""
+
+
 def _progress(step: Any, start: int, length: int) -> Any:
     return (step - start) / float(max(1, length))
 
@@ -56,6 +61,7 @@ class Cosine:
 
     def __post_init__(self) -> None:
         _within("min_lr_rate", self.min_lr_rate, 0.0, 1.0)  # above 1, the lr would rise over the base
+        _within("num_cycles", self.num_cycles, -MAX_CYCLES, MAX_CYCLES)
 
     def __call__(self, step: int) -> float:
         if step < self.num_warmup_steps:
@@ -80,7 +86,7 @@ class CosineWithHardRestarts:
     num_cycles: int = 1
 
     def __post_init__(self) -> None:
-        _within("num_cycles", self.num_cycles, 0.0, math.inf)
+        _within("num_cycles", self.num_cycles, 0.0, MAX_CYCLES)
 
     def __call__(self, step: int) -> float:
         if step < self.num_warmup_steps:
@@ -164,6 +170,7 @@ class WarmupStableDecay:
         _within("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         _within("num_decay_steps", self.num_decay_steps, 0, math.inf)
         _within("num_stable_steps", self.num_stable_steps, 0, math.inf)
+        _within("num_cycles", self.num_cycles, -MAX_CYCLES, MAX_CYCLES)
 
     def __call__(self, step: int) -> float:
         floor = self.min_lr_ratio
