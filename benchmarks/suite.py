@@ -11,6 +11,9 @@
 3. Resume jump: loading a checkpoint at step 1e3 ... 1e7 and producing the next lr.
 4. Import: ``import torch; import schedreg`` (and its torch layer) against ``import torch``,
    and which heavy modules ``import schedreg`` pulls in.
+5. The command: ``schedreg show solver=cosine`` (a closed form, no torch) and a
+   30,000,000-step ``solver=step`` preview (torch's closed form), whole processes, against
+   ``python -c "import torch"``.
 
 Times are the best of several interleaved repeats; only ratios are reported (the machines
 are noisy, ratios much less so). Prints a table (ratio, target, pass/fail) and writes it,
@@ -265,6 +268,41 @@ def import_time(repeats: int) -> list[dict[str, Any]]:
     ]
 
 
+def command_time(repeats: int, max_iter: int) -> list[dict[str, Any]]:
+    def timed(*argv: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *argv], check=True, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    cli = ("-m", "schedreg.integrations.cli", "show")
+    commands = {
+        "torch": ("-c", "import torch"),
+        "cosine": (*cli, "solver=cosine", f"solver.max_iter={max_iter}"),
+        "step": (*cli, "solver=step", f"solver.max_iter={30 * max_iter}"),
+    }
+    best = dict.fromkeys(commands, math.inf)
+    for _ in range(repeats):
+        for name, argv in commands.items():
+            best[name] = min(best[name], timed(*argv))
+    ms = {name: f"{t * 1e3:.0f} ms" for name, t in best.items()}
+    return [
+        row(
+            "command: schedreg show solver=cosine over import torch",
+            best["cosine"] / best["torch"],
+            None,
+            f"{ms['cosine']} vs {ms['torch']}",
+            at_most=0.5,
+        ),
+        row(
+            f"command: schedreg show solver=step, {30 * max_iter} steps, over import torch",
+            best["step"] / best["torch"],
+            None,
+            f"{ms['step']} vs {ms['torch']}",
+            at_most=2.0,
+        ),
+    ]
+
+
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -298,6 +336,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             *preview(2000, repeats=1),
             *resume_jump([1000, 100_000], repeats=1),
             *import_time(repeats=1),
+            *command_time(repeats=1, max_iter=10_000),
         ]
     else:
         rows = [
@@ -305,6 +344,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             *preview(1_000_000, repeats=3),
             *resume_jump([1000, 100_000, 10_000_000], repeats=7),
             *import_time(repeats=7),
+            *command_time(repeats=5, max_iter=1_000_000),
         ]
     width = max(len(r["name"]) for r in rows)
     print(f"{'benchmark':<{width}}  {'ratio':>7}  {'target':>8}  result  detail")

@@ -11,7 +11,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from schedreg.adapters.grouped import GroupedLR, Lane
-from schedreg.adapters.groups import python_lrs
+from schedreg.adapters.groups import check_base_lrs, python_lrs
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
 from schedreg.adapters.scaled import ScaledLR, adopt
@@ -47,6 +47,10 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     solver = solver_config(cfg)
     guards = run_guards(solver)
     python_lrs(optimizer.param_groups)
+    check_base_lrs(  # before any library's constructor reads them
+        [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups],
+        f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}",
+    )
     if not solver.param_groups and not solver.param_schedules:
         return build_from_solver(solver, optimizer, guards=guards)
     check_rules_find_groups(solver, optimizer)

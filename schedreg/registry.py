@@ -72,6 +72,8 @@ class Registry(Generic[F]):
         self._entries: dict[str, Entry[F]] = {}
         self._lock = threading.RLock()
         self._load = load
+        self.source: Callable[[Any], str] | None = None
+        """Where a builder comes from (``detectron2``, ``torch``), said in "did you mean"."""
         self._modules: list[tuple[str, bool]] = []
         self._loading = False
         self._loading_light = False
@@ -171,8 +173,11 @@ class Registry(Generic[F]):
             pass
         with self._lock:  # a copy: another thread may be registering
             names = sorted(entries)
-        hint = suggest(str(name), names)
-        did_you_mean = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+        hint = [
+            f"{h!r} ({self.source(entries[h].builder)})" if self.source else repr(h)
+            for h in suggest(str(name), names)
+        ]
+        did_you_mean = f"; did you mean {' or '.join(hint)}?" if hint else ""
         raise ConfigError(
             f"{key}: unknown {self.kind} {name!r}{did_you_mean} (registered: {', '.join(names)})"
         )

@@ -92,14 +92,32 @@ def test_bad_overrides_exit_2_with_the_message_and_no_traceback(capsys, override
     assert err.startswith("schedreg: error:") and message in err and "Traceback" not in err
 
 
-def test_list_names_each_scheduler_and_its_source(capsys):
+def test_list_names_each_scheduler_its_source_and_what_it_is_in_full(capsys):
     assert main(["list"]) == 0
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
     assert lines["WarmupCosineLR"].split()[1] == "detectron2"
     assert lines["warmup_stable_decay"].split()[1] == "transformers"
     assert lines["Interpolate"].split()[1] == "schedreg"
-    assert lines["StepLR"].split()[1:4] == ["torch", "args:", "step_size,"]
-    assert len(lines) >= 19
+    assert lines["StepLR"].split()[1:5] == ["torch", "torch's", "StepLR;", "args:"]
+    # the builder's whole first paragraph, not its first line
+    assert lines["warmup_stable_decay"].endswith("unless args.num_stable_steps is set.")
+
+
+def test_list_says_which_registered_name_each_solver_option_selects_and_its_source(capsys):
+    assert main(["list"]) == 0
+    lines = {
+        line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines() if line.strip()
+    }
+    # the option files, read here: conf/solver/<option>.yaml sets lr_scheduler_name
+    for path in (ROOT / "conf" / "solver").glob("*.yaml"):
+        name = next(
+            line.split(":", 1)[1].strip()
+            for line in path.read_text().splitlines()
+            if line.startswith("lr_scheduler_name:")
+        )
+        assert lines[f"solver={path.stem}"][0] == name
+    assert lines["solver=cosine"] == ["WarmupCosineLR", "(detectron2)"]
+    assert lines["solver=cosine_hf"] == ["cosine", "(transformers)"]
 
 
 def test_plot_overlays_a_comma_list_in_one_png(tmp_path, capsys):
@@ -153,7 +171,14 @@ def test_the_benchmark_suite_runs_at_a_tiny_size_and_writes_its_table(tmp_path):
     assert "ratio" in result.stdout and "target" in result.stdout
     table = json.loads(out.read_text())
     names = " ".join(row["name"] for row in table["rows"])
-    for part in ("step, 1 group", "fvcore route", "preview", "resume jump", "import"):
+    for part in (
+        "step, 1 group",
+        "fvcore route",
+        "preview",
+        "resume jump",
+        "import",
+        "command: schedreg show",
+    ):
         assert part in names
     assert table["machine"]["torch"] and all(
         set(row) >= {"measured", "target", "pass"} for row in table["rows"]
@@ -173,7 +198,7 @@ def test_show_builds_the_configured_optimizer_so_betas_schedules_work(tmp_path, 
 
 
 def test_show_previews_rules_in_one_optimizer_as_training_does(capsys):
-    from schedreg.integrations.cli import simulate
+    from schedreg.integrations.sampled import simulate
 
     cfg = {
         "solver": {

@@ -441,3 +441,43 @@ def test_an_integer_tensor_where_a_float_is_expected_is_refused_because_it_would
         ConfigError, match=r"solver\.args\.decay_rate must be float, got tensor\(2, dtype=torch\.int8\)"
     ):
         build({"lr_scheduler_name": "StepLRScheduler", "args": args})
+
+
+@pytest.mark.parametrize("name", ["WarmupCosineLR", "StepLR", "cosine", "CosineLRScheduler"])
+@pytest.mark.parametrize(
+    "lr", [torch.tensor(1), torch.tensor(0.1, requires_grad=True)], ids=["integer", "requires_grad"]
+)
+def test_a_tensor_lr_that_would_be_truncated_or_cannot_be_written_in_place_is_refused(name, lr):
+    args = {"StepLR": {"step_size": 10}, "CosineLRScheduler": {"t_initial": 20}}.get(name, {})
+    opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr}], lr=0.1)
+    with pytest.raises(ConfigError, match=r"param group 0 has lr .*a Tensor lr must be floating-point"):
+        build({"lr_scheduler_name": name, "max_iter": 20, "warmup_iters": 0, "args": args}, opt)
+
+
+@pytest.mark.parametrize("epoch", [NAN, INF, -INF])
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
+def test_torchs_step_epoch_with_a_non_finite_epoch_is_refused(name, epoch):
+    args = {"StepLR": {"step_size": 3}, "ExponentialLR": {"gamma": 0.5}, "CosineAnnealingLR": {"T_max": 5}}
+    opt = optimizer()
+    scheduler = build({"lr_scheduler_name": name, "args": args[name]}, opt)
+    with pytest.raises(ConfigError, match=r"step\(epoch\) takes a finite epoch"):
+        scheduler.step(epoch)
+    assert opt.param_groups[0]["lr"] == 0.1  # nothing was written
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("t_initial", torch.tensor(10.0)), ("decay_t", torch.tensor(2.0))]
+)
+def test_a_tensor_duration_is_refused_because_it_would_skip_the_conversion_from_epochs(key, value):
+    name = "CosineLRScheduler" if key == "t_initial" else "StepLRScheduler"
+    args = {key: value} if key == "t_initial" else {"decay_t": value, "decay_rate": 0.5}
+    with pytest.raises(ConfigError, match=rf"solver\.args\.{key} is a duration: .*got a Tensor"):
+        build({"lr_scheduler_name": name, "interval": "epoch", "iters_per_epoch": 100, "args": args})
+
+
+def test_a_rules_duration_in_epochs_points_to_the_solvers_iters_per_epoch():
+    solver = {"max_iter": 100, "param_groups": {"a": {"params": "*", "max_iter": "2ep"}}}
+    with pytest.raises(
+        ConfigError, match=r"param_groups\.a\.max_iter='2ep' counts epochs: set solver\.iters_per_epoch "
+    ):
+        schedreg.solver_config({"solver": solver})

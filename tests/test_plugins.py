@@ -72,7 +72,7 @@ def run(site: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_an_installed_plugin_appears_in_schedreg_list(site):
     result = run(site, sys.executable, "-m", "schedreg.integrations.cli", "list")
-    line = next(line for line in result.stdout.splitlines() if line.startswith("DemoHalving"))
+    line = next(line.strip() for line in result.stdout.splitlines() if line.strip().startswith("DemoHalving"))
     assert line.split()[1:3] == ["third-party", "(schedreg_demo_plugin)"]
 
 

@@ -141,6 +141,12 @@ def check_base_lrs(bases: Sequence[float | torch.Tensor], owner: str, first: int
     schedule multiplies it, so every lr after it would be too. ``first``: the index of the
     first group in ``bases``."""
     for index, base in enumerate(bases, start=first):
+        if isinstance(base, torch.Tensor) and (not base.dtype.is_floating_point or base.requires_grad):
+            raise ConfigError(
+                f"{owner}: param group {index} has lr (initial_lr) {short_repr(base)}; a Tensor lr must "
+                "be floating-point (an integer one truncates every lr written) and not require grad "
+                "(it is written in place)"
+            )
         if isinstance(base, torch.Tensor) and base.device.type != "cpu":
             continue  # reading a device tensor would sync
         if not 0.0 <= as_float(base) < math.inf:

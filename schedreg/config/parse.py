@@ -62,7 +62,7 @@ def _flatten_warmup(
     return flat, spelled
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """``value`` as plain dicts, lists and Python scalars (resolving OmegaConf interpolations)."""
     if type(value).__module__.startswith("omegaconf"):
         from omegaconf import OmegaConf
@@ -73,15 +73,15 @@ def _plain(value: Any) -> Any:
         except OmegaConfBaseException as exc:
             raise ConfigError(f"the config could not be resolved: {exc}") from exc
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if type(value).__name__ == "Tensor":
         return value  # a value torch takes as it is (an lr, a factor)
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return value.tolist()  # a numpy scalar as Python's (a checkpoint keeps no numpy), an array as a list
     if hasattr(value, "__dict__") and not callable(value):
-        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
     return value
 
 
@@ -231,12 +231,15 @@ def solver_config(
     node, found = find_solver(cfg)
     if isinstance(node, SolverConfig):
         return node
-    items = _plain(node)
+    items = plain(node)
     if not isinstance(items, Mapping):
         raise ConfigError(f"{prefix or found} must be a mapping of solver keys, got {items!r}")
     upper = bool(items) and all(isinstance(k, str) and k.isupper() for k in items)
     base = inherit or SolverConfig()
-    probe = dataclasses.replace(base, prefix=prefix or found, upper=upper, spelled={})
+    units_keys = base.units_keys
+    if inherit is not None and not units_keys:  # a nested node's units are its root's
+        units_keys = (inherit.path("interval"), inherit.path("iters_per_epoch"))
+    probe = dataclasses.replace(base, prefix=prefix or found, upper=upper, spelled={}, units_keys=units_keys)
     items, spelled = _flatten_warmup(items, probe.path)
     probe = dataclasses.replace(probe, spelled=spelled)
     checks = value_checks(probe.path)
@@ -317,7 +320,8 @@ def _in_steps(
     units = node.units
     if "max_iter" in durations:
         resolved["max_iter"] = checks["max_iter"](units.steps(node.path("max_iter"), durations["max_iter"]))
-    max_iter = resolved.get("max_iter", node.max_iter)
+    # a percentage is of the run's length as set; an unset one has no length to take it of
+    max_iter = resolved.get("max_iter", node.max_iter if "max_iter" in node.explicit else None)
     for key in ("steps", "warmup_iters", "checkpoint_period"):
         if key not in durations:
             continue

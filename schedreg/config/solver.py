@@ -98,6 +98,9 @@ class SolverConfig:
     prefix: str = "solver"
     upper: bool = False
     spelled: Mapping[str, str] = field(default_factory=dict)
+    units_keys: tuple[str, ...] = ()
+    """The paths of ``interval`` and ``iters_per_epoch`` where a nested node's are set (its
+    root's); empty for a root, whose own they are."""
 
     def path(self, key: str) -> str:
         """``key``'s full path as the user wrote it: ``solver.steps``, ``SOLVER.STEPS`` or
@@ -107,7 +110,8 @@ class SolverConfig:
     @property
     def units(self) -> Units:
         """How this node's durations were read (and what one ``scheduler.step()`` is)."""
-        return Units(self.interval, self.iters_per_epoch, self.path("interval"), self.path("iters_per_epoch"))
+        interval_key, per_epoch_key = self.units_keys or (self.path("interval"), self.path("iters_per_epoch"))
+        return Units(self.interval, self.iters_per_epoch, interval_key, per_epoch_key)
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> SolverConfig:
         """A copy where ``defaults`` replace the values of keys the user did not set."""

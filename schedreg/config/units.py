@@ -72,7 +72,9 @@ class Units:
     def _resolve(self, path: str, value: str, amount: float, unit: str, max_iter: int | None) -> int:
         if unit == "%":
             if max_iter is None:
-                raise ConfigError(f"{path} cannot be a percentage (of itself), got {value!r}")
+                raise ConfigError(
+                    f"{path}={value!r} is a percentage of max_iter, which is not set (or is this key itself)"
+                )
             if amount > 100:
                 raise ConfigError(f"{path} must be at most 100% of max_iter, got {value!r}")
             return round(amount / 100 * max_iter)
@@ -114,12 +116,13 @@ DURATION_ARGS = frozenset(
 """Scheduler arguments that count scheduler steps (a value, or a list of them)."""
 
 
-def arguments(units: Units, path: str, args: dict[str, Any], max_iter: int) -> dict[str, Any]:
+def arguments(units: Units, path: str, args: dict[str, Any], max_iter: int | None) -> dict[str, Any]:
     """``args`` with their durations in scheduler steps (``points`` of ``Interpolate`` too:
     the step of each ``[step, value]`` pair).
 
     Plain numbers convert only when the schedule is converted from epochs; a float stays a
-    float (timm's ``decay_t`` may be one).
+    float (timm's ``decay_t`` may be one). ``max_iter`` is None where the run's length was not
+    set: a percentage of it is then refused.
     """
     out = dict(args)
     for name, value in args.items():
@@ -144,7 +147,9 @@ FRACTION_ARGS = frozenset({"num_decay_steps"})
 (transformers' ``warmup_stable_decay``): no unit to convert."""
 
 
-def _argument(units: Units, path: str, value: Any, max_iter: int) -> Any:
+def _argument(units: Units, path: str, value: Any, max_iter: int | None) -> Any:
+    if type(value).__name__ == "Tensor":  # it would skip the conversion, and make the lrs Tensors
+        raise ConfigError(f"{path} is a duration: {FORMS} (a float for timm's), got a Tensor {value!r}")
     if isinstance(value, float) and path.rpartition(".")[2] in FRACTION_ARGS and 0 < value <= 1:
         return value
     if isinstance(value, float) and units.interval == "epoch" and units.iters_per_epoch:

@@ -12,9 +12,11 @@ a time. :func:`lrs_at` reads a long run at chosen steps (``schedreg show``/``plo
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -27,26 +29,19 @@ from schedreg.adapters.scaled import ScaledLR
 from schedreg.config.parse import solver_config
 from schedreg.errors import ConfigError
 from schedreg.factory import build_from_solver
+from schedreg.integrations.limits import MAX_CURVE_STEPS, MAX_STEPPED_STEPS
 from schedreg.schedules.core import curve_of
-
-MAX_CURVE_STEPS = 10**7
-"""The most steps :func:`lr_curve` returns: 80 MB of float64, a few hundred MB while it is
-computed (under a second). 10**8 steps took 3-5 GB and 20 s: a run that long is read at
-sampled steps (:func:`lrs_at`, ``schedreg show``)."""
-
-MAX_STEPPED_STEPS = 10**6
-"""The most steps a schedule is evaluated one at a time -- a torch scheduler stepped, a timm
-schedule called -- at 4-10 us a step: about 10 s."""
 
 LrsAt = Callable[[int], list[float]]
 """Every param group's lr at a step."""
 
 
-def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
+def lr_curve(cfg: Any, num_steps: int, base_lr: float | None = None) -> torch.Tensor:
     """The lr at each iteration ``0 .. num_steps - 1`` of a param group whose base lr is
-    ``base_lr``, under the schedule ``cfg`` describes (its solver's own; rules for other
-    param groups are not applied), in an optimizer whose default lr is ``solver.base_lr``
-    as :func:`~schedreg.build_optimizer` makes it.
+    ``base_lr`` (default: ``solver.base_lr``, the default group's), under the schedule
+    ``cfg`` describes (its solver's own; rules for other param groups are not applied), in
+    an optimizer whose default lr is ``solver.base_lr`` as :func:`~schedreg.build_optimizer`
+    makes it. ``base_lr=1.0`` gives the multiplier.
 
     Equal to the lrs the scheduler writes, bit for bit except where torch's vectorized
     ``cos``/``pow`` round the last bit differently from Python's (1e-16 relative).
@@ -65,6 +60,8 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
             f"num_steps must be at most {MAX_CURVE_STEPS} ({MAX_CURVE_STEPS * 8 // 10**6} MB of float64), "
             f"got {num_steps}; `schedreg show` and `schedreg plot` read a longer run at sampled steps"
         )
+    if base_lr is None:
+        base_lr = solver_config(cfg).base_lr
     if isinstance(base_lr, bool) or not isinstance(base_lr, (int, float)) or not 0 <= base_lr < math.inf:
         raise ConfigError(f"base_lr must be a finite number >= 0, got {base_lr!r}")
     scheduler, optimizer = preview_scheduler(cfg, base_lr)
@@ -82,34 +79,73 @@ def lr_curve(cfg: Any, num_steps: int, base_lr: float = 1.0) -> torch.Tensor:
     return torch.tensor(stepped_lrs(scheduler, optimizer, num_steps)[0], dtype=torch.float64)
 
 
+class PreviewSGD(Optimizer):
+    """An SGD's param groups and defaults, without parameters or SGD's ``__init__`` (which
+    imports torch's compiler, 2 s): what a torch scheduler reads and writes in a preview."""
+
+    def __init__(self, lrs: list[float], lr: float) -> None:
+        params = inspect.signature(torch.optim.SGD).parameters.values()
+        defaults = {p.name: p.default for p in params if p.name != "params"}
+        self.defaults = {**defaults, "lr": lr}
+        self.param_groups = [{**self.defaults, "params": [], "lr": group_lr} for group_lr in lrs]
+        self.state = collections.defaultdict(dict)
+        for hooks in ("step", "state_dict", "load_state_dict"):  # what Optimizer's __init__ sets
+            for when in ("pre", "post"):
+                setattr(self, f"_optimizer_{hooks}_{when}_hooks", collections.OrderedDict())
+        self._opt_called = True  # a preview steps no optimizer
+
+
 def preview_scheduler(cfg: Any, base_lr: float) -> tuple[LRScheduler, Optimizer]:
     """The scheduler of ``cfg``'s own schedule over one param group at ``base_lr``, in an
     SGD whose default lr is ``solver.base_lr`` (schedules such as cosine_with_min_lr read
     their absolute values relative to it, as under :func:`~schedreg.build_optimizer`)."""
     solver = dataclasses.replace(solver_config(cfg), param_groups=(), param_schedules={})
-    group = {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": float(base_lr)}
-    optimizer = torch.optim.SGD([group], lr=solver.base_lr)
+    optimizer = PreviewSGD([float(base_lr)], solver.base_lr)
     return build_from_solver(solver, optimizer), optimizer
 
 
-def stepped_lrs(scheduler: LRScheduler, optimizer: Optimizer, num_steps: int) -> list[list[float]]:
-    """Each group's lr at iterations ``0 .. num_steps - 1``, by stepping ``scheduler`` (a
-    plateau one with a metric that never improves); the optimizer itself is not stepped."""
-    lrs: list[list[float]] = [[] for _ in optimizer.param_groups]
-    metric = (1.0,) if getattr(scheduler, "takes_metric", False) else ()
+def stepping(
+    scheduler: LRScheduler, optimizer: Optimizer, num_steps: int, improving: bool = False
+) -> Iterator[int]:
+    """Step ``scheduler`` ``num_steps`` times, yielding each iteration ``0 .. num_steps - 1``
+    before its step (when the groups hold that iteration's values). A plateau scheduler's
+    metric never improves, or, ``improving``, improves at every step. The optimizer itself
+    is not stepped."""
+    takes_metric = getattr(scheduler, "takes_metric", False)
+    sign = -1.0 if _plateau_mode(scheduler) == "min" else 1.0
     optimizer._opt_called = True  # type: ignore[attr-defined]  # a preview steps no optimizer
-    for _ in range(num_steps):
+    for step in range(num_steps):
+        yield step
+        metric = (sign * step if improving else 1.0,) if takes_metric else ()
+        scheduler.step(*metric)
+
+
+def stepped_lrs(
+    scheduler: LRScheduler, optimizer: Optimizer, num_steps: int, improving: bool = False
+) -> list[list[float]]:
+    """Each group's lr at iterations ``0 .. num_steps - 1``, by :func:`stepping`."""
+    lrs: list[list[float]] = [[] for _ in optimizer.param_groups]
+    for _ in stepping(scheduler, optimizer, num_steps, improving):
         for out, group in zip(lrs, optimizer.param_groups, strict=True):
             out.append(float(group["lr"]))
-        scheduler.step(*metric)
     return lrs
 
 
+def _plateau_mode(scheduler: Any) -> str:
+    """Whether a plateau scheduler's metric improves going down (``min``) or up (``max``):
+    torch's own, or the one inside (timm's plateau; a per-group scheduler's lanes)."""
+    inner = [scheduler, getattr(scheduler, "plateau", None)]
+    inner += [lane for *_, lane in getattr(scheduler, "lanes", ())]
+    inner += [getattr(lane, "plateau", None) for *_, lane in getattr(scheduler, "lanes", ())]
+    return next((m for s in inner if (m := getattr(s, "mode", None)) in ("min", "max")), "min")
+
+
 def lrs_at(
-    scheduler: LRScheduler, optimizer: Optimizer, last: int, key: str = "num_steps"
+    scheduler: LRScheduler, optimizer: Optimizer, last: int, key: str = "num_steps", improving: bool = False
 ) -> tuple[LrsAt, str | None]:
     """A function giving every group's lr at any step ``0 .. last`` of a fresh ``scheduler``
-    over ``optimizer``, and a note where its values are not what stepping writes.
+    over ``optimizer``, and a note where its values are not what stepping writes. A
+    plateau scheduler's metric improves at every step if ``improving``, else never.
 
     schedreg's own schedulers compute any step exactly, in O(1). Others are stepped once
     through ``last``, up to :data:`MAX_STEPPED_STEPS`; past that, torch's schedulers that
@@ -124,7 +160,7 @@ def lrs_at(
     )
     torch_lanes = sorted({type(lane).__name__ for _, lane in lanes if not isinstance(lane, MultiplierLR)})
     if torch_lanes and last <= MAX_STEPPED_STEPS:
-        table = stepped_lrs(scheduler, optimizer, last + 1)
+        table = stepped_lrs(scheduler, optimizer, last + 1, improving)
         return (lambda step: [lrs[step] for lrs in table]), None
     parts: list[tuple[list[int], Callable[[int], list[Any]]]] = []
     for indices, lane in lanes:
