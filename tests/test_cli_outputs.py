@@ -164,11 +164,12 @@ def test_show_draws_the_whole_run_as_a_chart_read_at_one_step_per_column(capsys)
     assert set(columns[0][31:]) == {" "}
 
 
-def test_a_closed_form_schedule_is_shown_without_importing_torch():
+def test_a_closed_form_schedule_detectron2s_transformers_or_deepspeeds_is_shown_without_importing_torch():
     code = (
         "import sys; from schedreg.integrations.cli import main; "
         "assert main(['show', 'solver=cosine', 'solver.max_iter=100000000000']) == 0; "
         "assert main(['export', 'solver=wsd', 'solver.max_iter=100', 'solver.warmup_iters=10']) == 0; "
+        "assert main(['show', 'solver=ds_warmup_cosine,ds_warmup_decay', 'solver.max_iter=5000']) == 0; "
         "print('torch' in sys.modules, file=sys.stderr)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -236,3 +237,54 @@ def test_did_you_mean_says_where_each_close_name_comes_from(capsys):
     assert main(["show", "solver.lr_scheduler_name=cosin"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'cosine' (transformers) or 'WarmupCosineLR' (detectron2)" in err
+
+
+def test_export_refuses_two_columns_of_one_name_rather_than_merge_them(tmp_path, capsys):
+    assert (
+        main(["export", "solver=cosine,cosine", "solver.max_iter=3000", "-o", str(tmp_path / "d.json")]) == 2
+    )
+    assert "two columns would both be named 'solver=cosine: default'" in capsys.readouterr().err
+    assert not (tmp_path / "d.json").exists()
+
+
+def test_a_sweep_of_more_runs_than_the_limit_is_one_error_line(capsys):
+    assert main(["show", "solver=cosine", "solver.max_iter=range(2000,10000000)"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a sweep of more than 64 runs" in err
+
+
+def test_an_export_that_fails_midway_leaves_the_file_that_was_there(tmp_path, capsys):
+    output = tmp_path / "lr.csv"
+    output.write_text("kept\n")
+    overrides = [
+        "solver.lr_scheduler_name=LambdaLR",
+        "solver.max_iter=20",
+        "solver.warmup_iters=0",
+        "+solver.args.lr_lambda=tests.hostile_lambdas.raises_key_error",  # fails at step 3
+        "+solver.param_schedules.momentum={lr_scheduler_name: Interpolate, args: {points: [[0, 1.0]]}}",
+    ]
+    assert main(["export", *overrides, "-o", str(output)]) == 2
+    assert "KeyError('boom')" in capsys.readouterr().err
+    assert output.read_text() == "kept\n" and sorted(p.name for p in tmp_path.iterdir()) == ["lr.csv"]
+
+
+@pytest.mark.parametrize("argv", [["--full", "solver=cosine"], ["-o", "{tmp}/a.csv", "solver=cosine"]])
+def test_options_before_the_first_override_still_mean_show(argv, tmp_path, capsys):
+    assert main([a.format(tmp=tmp_path) for a in argv]) == 0
+    assert "lr_scheduler_name: WarmupCosineLR" in capsys.readouterr().out
+
+
+def test_a_null_solver_node_is_refused_as_no_mapping():
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    with pytest.raises(schedreg.ConfigError, match=r"^solver must be a mapping of solver keys, got None"):
+        schedreg.build_lr_scheduler({"solver": None}, optimizer)
+
+
+@pytest.mark.parametrize(
+    "overrides", [["solver=constant", "solver.warmup_iters=0"], ["solver=multistep", "solver.steps=[10]"]]
+)
+def test_a_log_plot_of_one_level_or_a_staircase_warns_nothing(overrides, tmp_path, recwarn):
+    pytest.importorskip("matplotlib")
+    argv = ["plot", "solver.warmup_iters=0", "solver.max_iter=1000", *overrides, "--log"]
+    assert main([*argv, "-o", str(tmp_path / "a.png")]) == 0
+    assert [str(w.message) for w in recwarn if "matplotlib" in (w.filename or "")] == []

@@ -57,6 +57,19 @@ CASES: dict[str, dict[str, Any]] = {
     "cosine_with_min_lr": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"min_lr_rate": 0.1}},
     "warmup_stable_decay": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"num_decay_steps": 15}},
     "reduce_lr_on_plateau": {"warmup_iters": WARMUP, "args": {"patience": 1, "factor": 0.5}},
+    "deepspeed.WarmupLR": {"warmup_iters": WARMUP, "args": {"warmup_max_lr": 0.05}},
+    "deepspeed.WarmupDecayLR": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"warmup_type": "linear"}},
+    "deepspeed.WarmupCosineLR": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"cos_min_ratio": 0.1}},
+    "deepspeed.LRRangeTest": {"args": {"lr_range_test_min_lr": 0.01, "lr_range_test_step_size": 7}},
+    "deepspeed.OneCycle": {
+        "args": {
+            "cycle_min_lr": 0.01,
+            "cycle_max_lr": 0.1,
+            "cycle_first_step_size": 8,
+            "decay_lr_rate": 0.5,
+            "decay_step_size": 4,
+        },
+    },
     "Interpolate": {
         "warmup_iters": WARMUP,
         "args": {"points": [[0, 1.0], [12, 0.4], [30, 0.8]], "shape": "cosine"},

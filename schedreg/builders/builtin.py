@@ -5,7 +5,12 @@ from typing import Any
 
 from schedreg.registry import Registry
 
-LIGHT = ("schedreg.builders.detectron2", "schedreg.builders.shapes", "schedreg.builders.transformers")
+LIGHT = (
+    "schedreg.builders.detectron2",
+    "schedreg.builders.shapes",
+    "schedreg.builders.transformers",
+    "schedreg.builders.deepspeed",
+)
 """Modules of pure schedules, importing no torch: ``schedreg show`` evaluates them alone."""
 
 WITH_TORCH = ("schedreg.builders.timm", "schedreg.builders.torch_builtins")
@@ -25,6 +30,7 @@ PEERS = {
     "schedreg.builders.transformers": "transformers",
     "schedreg.builders.timm": "timm",
     "schedreg.builders.torch_builtins": "torch",
+    "schedreg.builders.deepspeed": "deepspeed",
 }
 """The library whose names each built-in module registers."""
 

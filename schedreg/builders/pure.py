@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from schedreg.builders.builtin import source
 from schedreg.builders.warmup import joined
+from schedreg.config.dialects import DEEPSPEED_NAMES
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
@@ -19,7 +21,15 @@ from schedreg.schedules.core import LrSchedule, Schedule
 
 
 def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
-    """``solver`` with ``entry``'s defaults, refused where it asks what the entry cannot do."""
+    """``solver`` with ``entry``'s defaults, refused where it asks what the entry cannot do,
+    or where a peer's config names another library's schedule (DeepSpeed's ``type`` is one
+    of DeepSpeed's names or a torch scheduler's, as in DeepSpeed)."""
+    if solver.peer and source(entry.builder) not in PEER_NAMES[solver.peer]:
+        raise ConfigError(
+            f"{solver.path('lr_scheduler_name')}: {solver.peer} has no scheduler "
+            f"{solver.lr_scheduler_name!r} (a {source(entry.builder)} name); it takes "
+            f"{', '.join(PEER_SCHEDULES[solver.peer])} or a torch scheduler's name"
+        )
     solver = solver.with_defaults(entry.defaults)
     if solver.rescale_interval and not entry.own_warmup:
         raise ConfigError(
@@ -28,6 +38,12 @@ def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
             f"not {solver.lr_scheduler_name!r}"
         )
     return solver
+
+
+PEER_NAMES = {"deepspeed": ("deepspeed", "torch")}
+"""Whose schedules a peer's config may name, by the source :func:`source` gives."""
+PEER_SCHEDULES = {"deepspeed": DEEPSPEED_NAMES}
+"""Each peer's own names, for messages."""
 
 
 def with_warmup(entry: Entry[Any], schedule: Schedule, solver: SolverConfig) -> Schedule:
@@ -51,17 +67,28 @@ class LrOnly:
         return [{"lr": self.lr}]
 
 
-def pure_schedule(solver: SolverConfig) -> tuple[Schedule, SolverConfig] | None:
-    """The multiplier ``solver`` describes, with its warmup, and ``solver`` resolved, if its
-    scheduler is one of schedreg's own closed forms (detectron2's, transformers', the
-    shapes); None for any other (torch's, timm's, a plug-in's), which needs the factory.
-    A builder that reads the optimizer's lr reads ``solver.base_lr``, as it would under
+@dataclass(frozen=True)
+class Multiplied:
+    """A multiplier as an lr: ``base_lr * schedule(step)``, as its scheduler writes it."""
+
+    schedule: Schedule
+
+    def lr(self, step: int, base_lr: float) -> float:
+        return base_lr * self.schedule(step)
+
+
+def pure_schedule(solver: SolverConfig) -> tuple[LrSchedule, SolverConfig] | None:
+    """The lr ``solver`` describes, as a function of the step and a group's base lr (with
+    its warmup), and ``solver`` resolved, if its scheduler is one of schedreg's own closed
+    forms (detectron2's, transformers', DeepSpeed's, the shapes); None for any other
+    (torch's, timm's, a plug-in's), which needs the factory. A builder that reads the
+    optimizer's lr reads ``solver.base_lr``, as it would under
     :func:`~schedreg.build_optimizer`. Imports no torch.
 
     >>> from schedreg.config.parse import solver_config
-    >>> schedule, _ = pure_schedule(solver_config({"lr_scheduler_name": "WarmupMultiStepLR",
+    >>> lrs, _ = pure_schedule(solver_config({"lr_scheduler_name": "WarmupMultiStepLR",
     ...     "max_iter": 100, "steps": [50], "warmup_iters": 0}))
-    >>> schedule(49), schedule(50)
+    >>> lrs.lr(49, base_lr=1.0), lrs.lr(50, base_lr=1.0)
     (1.0, 0.1)
     """
     entry = SCHEDULERS.light_entry(solver.lr_scheduler_name)
@@ -70,6 +97,8 @@ def pure_schedule(solver: SolverConfig) -> tuple[Schedule, SolverConfig] | None:
     solver = resolved(entry, solver)
     takes_optimizer = "optimizer" in entry.takes
     built = entry.builder(solver, LrOnly(solver.base_lr)) if takes_optimizer else entry.builder(solver)
-    if isinstance(built, LrSchedule) or not callable(built):
+    if isinstance(built, LrSchedule):
+        return (built, solver) if entry.own_warmup else None  # else the factory refuses a warmup on it
+    if not callable(built):
         return None
-    return with_warmup(entry, built, solver), solver
+    return Multiplied(with_warmup(entry, built, solver)), solver

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from schedreg.config.checks import flag, names, optional_number, value_checks
+from schedreg.config.dialects import PeerNode, peer_node
 from schedreg.config.solver import (
     DETECTRON2_OTHER_KEYS,
     DURATION_KEYS,
@@ -91,15 +92,27 @@ def _lookup(node: Any, key: str) -> Any:
     return getattr(node, key, None)
 
 
+def _has(node: Any, key: str) -> bool:
+    """Whether ``node`` holds ``key`` (a null value included: ``solver: null`` is a solver
+    node, refused as no mapping, not read as the root)."""
+    if isinstance(node, Mapping) or type(node).__module__.startswith("omegaconf"):
+        return key in node
+    return hasattr(node, key) and not callable(getattr(node, key))
+
+
 def find_solver(cfg: Any) -> tuple[Any, str]:
-    """The solver node in ``cfg`` and its path: ``cfg.SOLVER``, ``cfg.solver`` or ``cfg``;
-    a config with both is refused (one of them would be silently ignored)."""
-    found = [(node, key) for key in ("SOLVER", "solver") if (node := _lookup(cfg, key)) is not None]
+    """The solver node in ``cfg`` and its path: ``cfg.SOLVER``, ``cfg.solver``, a peer's
+    scheduler config (a :class:`~schedreg.config.dialects.PeerNode`), or ``cfg``; a config
+    with both a SOLVER and a solver is refused (one of them would be silently ignored)."""
+    found = [(_lookup(cfg, key), key) for key in ("SOLVER", "solver") if _has(cfg, key)]
     if len(found) > 1:
         raise ConfigError(
             "the config has both a SOLVER and a solver node; keep one (schedreg reads one solver)"
         )
-    return found[0] if found else (cfg, "solver")
+    if found:
+        return found[0]
+    peer = peer_node(cfg, _lookup)
+    return (peer, peer.path) if peer is not None else (cfg, "solver")
 
 
 def _entries(path: str, v: Any, what: str) -> list[tuple[str, Any]]:
@@ -231,7 +244,8 @@ def solver_config(
     node, found = find_solver(cfg)
     if isinstance(node, SolverConfig):
         return node
-    items = plain(node)
+    peer = node if isinstance(node, PeerNode) else None
+    items = plain(peer.node if peer is not None else node)
     if not isinstance(items, Mapping):
         raise ConfigError(f"{prefix or found} must be a mapping of solver keys, got {items!r}")
     upper = bool(items) and all(isinstance(k, str) and k.isupper() for k in items)
@@ -241,6 +255,9 @@ def solver_config(
         units_keys = (inherit.path("interval"), inherit.path("iters_per_epoch"))
     probe = dataclasses.replace(base, prefix=prefix or found, upper=upper, spelled={}, units_keys=units_keys)
     items, spelled = _flatten_warmup(items, probe.path)
+    if peer is not None:
+        probe = dataclasses.replace(probe, peer=peer.peer)
+        spelled = {**spelled, **peer.spelled}
     probe = dataclasses.replace(probe, spelled=spelled)
     checks = value_checks(probe.path)
 

@@ -98,6 +98,9 @@ class SolverConfig:
     prefix: str = "solver"
     upper: bool = False
     spelled: Mapping[str, str] = field(default_factory=dict)
+    peer: str = ""
+    """The library whose config this node was read from (``deepspeed``), whose names it
+    resolves among; empty for schedreg's own."""
     units_keys: tuple[str, ...] = ()
     """The paths of ``interval`` and ``iters_per_epoch`` where a nested node's are set (its
     root's); empty for a root, whose own they are."""

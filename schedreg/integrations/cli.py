@@ -35,6 +35,8 @@ from schedreg.integrations.outputs import OutputError, export, output_kind, plot
 from schedreg.integrations.sampled import PLATEAU_SCENARIOS, preview
 
 COMMANDS = ("list", "show", "plot", "export")
+MAX_RUNS = 64
+"""The most runs a sweep expands to: each is composed, and shown or drawn."""
 
 
 class UsageError(Exception):
@@ -79,6 +81,12 @@ def expand_sweeps(overrides: Sequence[str]) -> list[tuple[str, list[str]]]:
         else:
             assert override.input_line is not None  # the parser sets it (Hydra asserts the same)
             choices.append([(override.input_line, False)])
+    count = 1
+    for options in choices:
+        count *= len(options)
+        if count > MAX_RUNS:
+            swept = " ".join(o for o in overrides if "," in o or "(" in o)
+            raise ConfigError(f"{swept}: a sweep of more than {MAX_RUNS} runs; sweep fewer choices")
     return [
         (" ".join(o for o, swept in combo if swept), [o for o, _ in combo])
         for combo in itertools.product(*choices)
@@ -218,8 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--config-name", default="schedreg", help="primary config name (default: schedreg's own)"
     )
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and "=" in argv[0] and not argv[0].startswith("-"):
-        argv.insert(0, "show")  # `schedreg solver=cosine`: the command is optional
+    if not any(a in COMMANDS for a in argv) and any("=" in a and not a.startswith("-") for a in argv):
+        argv.insert(0, "show")  # `schedreg solver=cosine`, `schedreg --full solver=cosine`: show
     try:
         args = parser.parse_intermixed_args(argv)  # overrides before or after the options
         if args.command == "list":

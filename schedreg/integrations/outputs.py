@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import itertools
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Iterator, Sequence
@@ -72,7 +73,7 @@ def shaping(cfg: Any, solver: SolverConfig, full: bool = False) -> dict[str, Any
     scheduler, base lr and length as resolved, and any other key set to a value that is not
     the default; warmup keys only where there is a warmup."""
     node, _ = find_solver(cfg)
-    written = {str(k).lower(): v for k, v in plain(node).items()}
+    written = {str(k).lower(): v for k, v in plain(getattr(node, "node", node)).items()}  # a peer's too
     if full:
         return written
     defaults = {f.name: f.default for f in dataclasses.fields(SolverConfig)}
@@ -80,6 +81,8 @@ def shaping(cfg: Any, solver: SolverConfig, full: bool = False) -> dict[str, Any
     out: dict[str, Any] = {key: getattr(solver, key) for key in ALWAYS_SHOWN}
     for key in SHAPING_KEYS:
         value = written.get(key)
+        if isinstance(value, dict) and key == "warmup":  # the nested spelling: its keys that are set
+            value = {k: v for k, v in value.items() if v is not None}
         if key in out or value in (None, {}, [], defaults.get(key)) or (key in WARMUP_KEYS and not warmed):
             continue
         out[key] = value
@@ -126,6 +129,9 @@ def warmup_line(solver: SolverConfig) -> str:
         return f"no warmup ({solver.path('warmup_method')} is none)"
     if not solver.warmup_iters:
         return f"no warmup ({solver.path('warmup_iters')} is 0)"
+    if "warmup_method" not in solver.explicit and "warmup_type" in solver.args:
+        shape = f"{solver.path('args')}.warmup_type: {solver.args['warmup_type'] or 'its default'}"
+        return f"warmup: the scheduler's own ({shape}), over {solver.warmup_iters} steps"
     start = (
         "the scheduler's own start"
         if "warmup_factor" not in solver.explicit
@@ -300,13 +306,15 @@ def plot(runs: Sequence[tuple[str, Preview]], output: str, log: bool = False) ->
             )
         unit = "epoch" if first.units.step_unit == "epoch" else "iteration"
         ax.set(xlabel=unit, ylabel="learning rate")
-        if log:
+        floor = log_floor(drawn)
+        if log and floor is None:
+            notes.append("--log: no lr above 0 to draw on a log axis; drawn on a linear one")
+        elif log and floor is not None:
             ax.set_yscale("log")
-            floor = log_floor(drawn)
-            if floor is not None:
+            if floor < max(drawn):
                 ax.set_ylim(bottom=floor)
-                if min(drawn) < floor:
-                    notes.append(f"lrs below {floor:.2g} (the last steps toward 0) are below the axis")
+            if min(drawn) < floor:
+                notes.append(f"lrs below {floor:.2g} (the last steps toward 0) are below the axis")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
         if notes:
@@ -337,13 +345,21 @@ def export(runs: Sequence[tuple[str, Any]], output: str | None, plateau: str = "
         columns += [f"{label}: {name}" if len(runs) > 1 else name for name in names]
         parts.append((len(names), rows))
         length = max(length, count)
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise OutputError(
+            f"export: two columns would both be named {repeated[0]!r} (a sweep choice given twice, or a "
+            "param group named 'step'); give each choice once and each group its own name"
+        )
     table = _joined(parts, length)
     if output is None:
         csv.writer(sys.stdout, lineterminator="\n").writerows([columns, *table])
         return "stdout"
+    target = Path(output)
+    partial = target.with_name(f".{target.name}.partial")  # renamed once whole: a failed run leaves none
     try:
-        with open(output, "w", newline="", encoding="utf-8") as file:
-            if Path(output).suffix.lower() == ".json":
+        with open(partial, "w", newline="", encoding="utf-8") as file:
+            if target.suffix.lower() == ".json":
                 values: dict[str, list[Any]] = {name: [] for name in columns}
                 for row in table:
                     for name, value in zip(columns, row, strict=True):
@@ -353,8 +369,11 @@ def export(runs: Sequence[tuple[str, Any]], output: str | None, plateau: str = "
                 writer = csv.writer(file, lineterminator="\n")
                 writer.writerow(columns)
                 writer.writerows(table)
+        os.replace(partial, target)
     except OSError as exc:
         raise OutputError(f"-o {output}: cannot write the table: {exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
     return output
 
 

@@ -20,6 +20,7 @@ from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.integrations.limits import MAX_CURVE_STEPS, MAX_STEPPED_STEPS
+from schedreg.schedules.core import LrSchedule
 
 PLATEAU_SCENARIOS = ("never", "always")
 """What a plateau schedule's metric does in a preview: never improves (the lr is reduced
@@ -79,8 +80,7 @@ def preview(
     lr and on its schedule.
 
     One of schedreg's own closed forms, alone, is evaluated in plain Python, without torch
-    (:func:`~schedreg.builders.pure.pure_schedule`): ``base_lr * schedule(step)``, as its
-    scheduler writes it. Any other is previewed through torch: one group alone
+    (:func:`~schedreg.builders.pure.pure_schedule`), as its scheduler writes it. Any other is previewed through torch: one group alone
     (:func:`~schedreg.integrations.preview.preview_scheduler`); with rules, the groups share
     one optimizer and scheduler, as in training (arguments may be per group). A long run is
     read at ``samples`` evenly spaced steps, not every step: its cost is bounded whatever
@@ -98,7 +98,7 @@ def preview(
         schedule, solver = pure
         names, note = ["default"], None
         last = solver.max_iter if num_steps is None else num_steps
-        at = functools.partial(_scaled, float(solver.base_lr), schedule)
+        at = functools.partial(_lrs_at, float(solver.base_lr), schedule)
     else:
         names, solver, last, at, note = _torch_preview(solver, num_steps, plateau == "always")
     lrs = functools.lru_cache(maxsize=CACHED_STEPS)(at)
@@ -109,9 +109,9 @@ def preview(
     return Preview(solver, names, last, lrs, steps, edges, warmup_ends, note)
 
 
-def _scaled(base_lr: float, schedule: Callable[[int], float], step: int) -> list[float]:
-    """The lr a schedule's scheduler writes at ``step``: ``base_lr * schedule(step)``."""
-    return [base_lr * schedule(step)]
+def _lrs_at(base_lr: float, schedule: LrSchedule, step: int) -> list[float]:
+    """The default group's lr at ``step``, as its scheduler writes it."""
+    return [schedule.lr(step, base_lr)]
 
 
 def _torch_preview(
