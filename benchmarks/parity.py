@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
+import types
 from typing import Any
+
+import torch
 
 
 def compare(name: str, kwargs: dict[str, Any], ours: list[list[float]], theirs: list[list[float]]) -> float:
@@ -22,3 +27,34 @@ def finish(worst: dict[str, float], what: str, json_path: str | None) -> dict[st
         with open(json_path, "w") as f:
             json.dump(worst, f, indent=2)
     return worst
+
+
+def optimizer(*lrs: float) -> torch.optim.Optimizer:
+    """An SGD with one param group per lr (the first lr its default)."""
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs]
+    return torch.optim.SGD(params, lr=lrs[0], momentum=0.9)
+
+
+def stepped(opt: torch.optim.Optimizer, scheduler: Any, steps: int) -> list[list[float]]:
+    """Every group's lr at iterations ``0 .. steps - 1``, the scheduler stepped after each
+    optimizer step, as the peers' trainers do."""
+    out = []
+    for _ in range(steps):
+        out.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        scheduler.step()
+    return out
+
+
+def load_source(path: str, name: str, stubs: dict[str, dict[str, Any]]) -> types.ModuleType:
+    """A peer's scheduler file loaded alone as module ``name``, the modules of its own package
+    that it imports stood in for by ``stubs`` (module name -> its attributes)."""
+    for module, attributes in stubs.items():
+        stub = sys.modules.setdefault(module, types.ModuleType(module))
+        for attribute, value in attributes.items():
+            setattr(stub, attribute, value)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded

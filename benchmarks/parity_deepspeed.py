@@ -17,18 +17,17 @@ cases run over one group; the others over two.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
-import sys
 import types
 from typing import Any
 
 import torch
-from parity import compare, finish
+from parity import compare, finish, load_source, optimizer, stepped
 
 import schedreg
 
 T = 120
+LRS = (0.1, 0.03)
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("WarmupLR", {"warmup_min_lr": 0.001, "warmup_max_lr": 0.05, "warmup_num_steps": 30}),
     ("WarmupLR", {"warmup_max_lr": 0.05, "warmup_num_steps": 30, "warmup_type": "linear"}),
@@ -36,56 +35,55 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("WarmupDecayLR", {"total_num_steps": 100, "warmup_max_lr": 0.05, "warmup_num_steps": 20}),
     (
         "WarmupDecayLR",
-        {"total_num_steps": 100, "warmup_min_lr": 0.01, "warmup_max_lr": 0.05, "warmup_num_steps": 20,
-         "warmup_type": "linear"},
+        {
+            "total_num_steps": 100,
+            "warmup_min_lr": 0.01,
+            "warmup_max_lr": 0.05,
+            "warmup_num_steps": 20,
+            "warmup_type": "linear",
+        },
     ),
     ("WarmupCosineLR", {"total_num_steps": 100, "warmup_num_steps": 20}),
     (
         "WarmupCosineLR",
-        {"total_num_steps": 100, "warmup_num_steps": 20, "warmup_min_ratio": 0.1, "cos_min_ratio": 0.01,
-         "warmup_type": "linear"},
+        {
+            "total_num_steps": 100,
+            "warmup_num_steps": 20,
+            "warmup_min_ratio": 0.1,
+            "cos_min_ratio": 0.01,
+            "warmup_type": "linear",
+        },
     ),
     ("LRRangeTest", {"lr_range_test_min_lr": 0.001, "lr_range_test_step_size": 10}),
     (
         "LRRangeTest",
-        {"lr_range_test_min_lr": 0.001, "lr_range_test_step_size": 10, "lr_range_test_step_rate": 0.5,
-         "lr_range_test_staircase": True},
+        {
+            "lr_range_test_min_lr": 0.001,
+            "lr_range_test_step_size": 10,
+            "lr_range_test_step_rate": 0.5,
+            "lr_range_test_staircase": True,
+        },
     ),
     ("OneCycle", {"cycle_min_lr": 0.001, "cycle_max_lr": 0.05, "cycle_first_step_size": 30}),
     (
         "OneCycle",
-        {"cycle_min_lr": 0.001, "cycle_max_lr": 0.05, "cycle_first_step_size": 20, "cycle_second_step_size": 40,
-         "decay_lr_rate": 0.5, "decay_step_size": 10},
+        {
+            "cycle_min_lr": 0.001,
+            "cycle_max_lr": 0.05,
+            "cycle_first_step_size": 20,
+            "cycle_second_step_size": 40,
+            "decay_lr_rate": 0.5,
+            "decay_step_size": 10,
+        },
     ),
     ("StepLR", {"step_size": 25, "gamma": 0.5}),  # DeepSpeed's fallback: torch's own class
-]  # fmt: skip
+]
 
 
 def load(path: str) -> types.ModuleType:
     """DeepSpeed's ``lr_schedules.py`` as a module, its ``deepspeed.utils.logger`` stood in for."""
-    utils = types.ModuleType("deepspeed.utils")
-    utils.logger = logging.getLogger("deepspeed")  # type: ignore[attr-defined]
-    sys.modules.setdefault("deepspeed", types.ModuleType("deepspeed"))
-    sys.modules.setdefault("deepspeed.utils", utils)
-    spec = importlib.util.spec_from_file_location("deepspeed_lr_schedules", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def optimizer(groups: int) -> torch.optim.Optimizer:
-    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.03)[:groups]]
-    return torch.optim.SGD(params, lr=0.1, momentum=0.9)
-
-
-def lrs(opt: torch.optim.Optimizer, scheduler: Any) -> list[list[float]]:
-    out = []
-    for _ in range(T):
-        out.append([float(g["lr"]) for g in opt.param_groups])
-        opt.step()
-        scheduler.step()
-    return out
+    stubs = {"deepspeed": {}, "deepspeed.utils": {"logger": logging.getLogger("deepspeed")}}
+    return load_source(path, "deepspeed_lr_schedules", stubs)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -97,12 +95,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     worst = {}
     for name, params in CASES:
         groups = 1 if name == "WarmupCosineLR" else 2
-        theirs_opt = optimizer(groups)
+        theirs_opt = optimizer(*LRS[:groups])
         cls = getattr(deepspeed, name, None) or getattr(torch.optim.lr_scheduler, name)
         theirs = cls(theirs_opt, **params)
-        ours_opt = optimizer(groups)
+        ours_opt = optimizer(*LRS[:groups])
         ours = schedreg.build_lr_scheduler({"scheduler": {"type": name, "params": params}}, ours_opt)
-        worst[f"{name} {params}"] = compare(name, params, lrs(ours_opt, ours), lrs(theirs_opt, theirs))
+        worst[f"{name} {params}"] = compare(
+            name, params, stepped(ours_opt, ours, T), stepped(theirs_opt, theirs, T)
+        )
     return finish(worst, f"{len(CASES)} cases x 1-2 groups x {T} steps", args.json)
 
 

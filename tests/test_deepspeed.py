@@ -20,6 +20,11 @@ import schedreg
 from schedreg import ConfigError
 from schedreg.integrations.cli import compose
 
+try:  # `python -m pytest` from the repo root
+    from tests.peer_runs import run as peer_run
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    from peer_runs import run as peer_run  # type: ignore[no-redef]
+
 
 def sgd(*lrs: float) -> torch.optim.Optimizer:
     groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs or (0.1,)]
@@ -27,14 +32,7 @@ def sgd(*lrs: float) -> torch.optim.Optimizer:
 
 
 def run(cfg: Any, steps: int, optimizer: torch.optim.Optimizer | None = None) -> list[list[float]]:
-    opt = optimizer or sgd()
-    scheduler = schedreg.build_lr_scheduler(cfg, opt)
-    out = []
-    for _ in range(steps):
-        out.append([g["lr"] for g in opt.param_groups])
-        opt.step()
-        scheduler.step()
-    return out
+    return peer_run(cfg, steps, optimizer or sgd())
 
 
 def ds(kind: str, **params: Any) -> dict[str, Any]:

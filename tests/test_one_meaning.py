@@ -149,10 +149,10 @@ WARMS_TO_DECAY = {"TanhLRScheduler"}
 """timm's tanh (without ``warmup_prefix``) warms up to the decay's value where warmup ends."""
 PREFIXED = {"StepLRScheduler", "MultiStepLRScheduler"}
 """timm's step schedules default to ``warmup_prefix``: the decay starts counting after warmup."""
-DEEPSPEED = {n for n in SCHEDULERS if n.startswith("deepspeed.")}
-"""DeepSpeed's: its own warmup (log or linear from warmup_min_lr, one step late); no other
-warmup option has a DeepSpeed equivalent, so each is refused (tests/test_deepspeed.py has
-its own numbers)."""
+PEERS_OWN_WARMUP = {n for n in SCHEDULERS if n.startswith(("deepspeed.", "nemo."))}
+"""DeepSpeed's and NeMo's: their own warmup (DeepSpeed's log or linear one step late,
+NeMo's (s + 1) / (W + 1)); no other warmup option has an equivalent there, so each is
+refused (tests/test_deepspeed.py and tests/test_nemo.py have their numbers)."""
 TRANSFORMERS = {"linear", "cosine", "cosine_with_min_lr", "inverse_sqrt", "warmup_stable_decay"}
 """transformers' names among the options: their default warmup starts from 0."""
 LENGTH, MAX_ITER = 20, 200
@@ -189,7 +189,7 @@ def test_every_warmup_option_is_applied_to_every_solver_option_or_refused_naming
     name, method, factor = cfg.solver.lr_scheduler_name, cfg.solver.warmup.method, cfg.solver.warmup.factor
     method = method or "linear"  # the own option: every scheduler's own shape here is linear
     kind, lrs = outcome(cfg)
-    if name in DEEPSPEED:
+    if name in PEERS_OWN_WARMUP:
         assert (kind == "lrs") == (warmup == "own"), f"{solver} with solver/warmup={warmup}: {lrs}"
         assert kind == "lrs" or (name.lower() in lrs and "warmup" in lrs)
         return

@@ -61,6 +61,25 @@ CASES: dict[str, dict[str, Any]] = {
     "deepspeed.WarmupDecayLR": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"warmup_type": "linear"}},
     "deepspeed.WarmupCosineLR": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"cos_min_ratio": 0.1}},
     "deepspeed.LRRangeTest": {"args": {"lr_range_test_min_lr": 0.01, "lr_range_test_step_size": 7}},
+    **{
+        f"nemo.{name}": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": args}
+        for name, args in {
+            "WarmupPolicy": {},
+            "WarmupHoldPolicy": {"hold_steps": 5},
+            "CosineAnnealing": {"min_lr": 0.001, "constant_steps": 4},
+            "WarmupAnnealing": {"min_lr": 0.001},
+            "SquareAnnealing": {},
+            "SquareRootAnnealing": {},
+            "InverseSquareRootAnnealing": {},
+            "T5InverseSquareRootAnnealing": {"constant_steps": 4},
+            "NoamAnnealing": {"d_model": 4},
+            "NoamHoldAnnealing": {"hold_steps": 3},
+            "PolynomialDecayAnnealing": {"power": 2.0, "cycle": True},
+            "PolynomialHoldDecayAnnealing": {"hold_steps": 5},
+            "WarmupHoldAnnealLinear": {"hold_ratio": 0.2},
+            "WarmupHoldAnnealOneMinusSquareRoot": {"hold_steps": 5, "min_lr": 0.001},
+        }.items()
+    },
     "deepspeed.OneCycle": {
         "args": {
             "cycle_min_lr": 0.01,

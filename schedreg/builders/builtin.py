@@ -10,6 +10,7 @@ LIGHT = (
     "schedreg.builders.shapes",
     "schedreg.builders.transformers",
     "schedreg.builders.deepspeed",
+    "schedreg.builders.nemo",
 )
 """Modules of pure schedules, importing no torch: ``schedreg show`` evaluates them alone."""
 
@@ -31,6 +32,7 @@ PEERS = {
     "schedreg.builders.timm": "timm",
     "schedreg.builders.torch_builtins": "torch",
     "schedreg.builders.deepspeed": "deepspeed",
+    "schedreg.builders.nemo": "nemo",
 }
 """The library whose names each built-in module registers."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from schedreg.builders.builtin import source
 from schedreg.builders.warmup import joined
-from schedreg.config.dialects import DEEPSPEED_NAMES
+from schedreg.config.dialects import DEEPSPEED_NAMES, NEMO_NAMES
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
@@ -40,9 +40,9 @@ def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
     return solver
 
 
-PEER_NAMES = {"deepspeed": ("deepspeed", "torch")}
+PEER_NAMES = {"deepspeed": ("deepspeed", "torch"), "nemo": ("nemo", "torch")}
 """Whose schedules a peer's config may name, by the source :func:`source` gives."""
-PEER_SCHEDULES = {"deepspeed": DEEPSPEED_NAMES}
+PEER_SCHEDULES = {"deepspeed": DEEPSPEED_NAMES, "nemo": NEMO_NAMES}
 """Each peer's own names, for messages."""
 
 

@@ -5,6 +5,10 @@ write it, with the peer's key names kept for messages.
   node itself. ``type`` is one of DeepSpeed's names (``WarmupLR``, ``WarmupDecayLR``,
   ``WarmupCosineLR``, ``LRRangeTest``, ``OneCycle``: read as schedreg's ``deepspeed.*``) or,
   as in DeepSpeed, a torch scheduler's; ``params`` are its arguments.
+* NeMo: a model config holding ``optim: {sched: {name: ..., <keys>}}``, or the ``optim``
+  node. ``name`` is one of NeMo's (read as ``nemo.*``) or a torch scheduler's; the other
+  keys are its arguments, but Lightning's (``monitor``, ``reduce_on_plateau``, ``interval``,
+  ``frequency``), which tell the training loop what to pass and when to step.
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ from schedreg.errors import ConfigError
 
 DEEPSPEED_NAMES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "LRRangeTest", "OneCycle")
 """DeepSpeed's own schedules (its ``VALID_LR_SCHEDULES``), registered as ``deepspeed.<name>``."""
+NEMO_NAMES = (
+    *("WarmupPolicy", "WarmupHoldPolicy", "CosineAnnealing", "WarmupAnnealing", "SquareAnnealing"),
+    *("SquareRootAnnealing", "InverseSquareRootAnnealing", "T5InverseSquareRootAnnealing"),
+    *("NoamAnnealing", "NoamHoldAnnealing", "PolynomialDecayAnnealing", "PolynomialHoldDecayAnnealing"),
+    *("WarmupHoldAnnealLinear", "WarmupHoldAnnealOneMinusSquareRoot"),
+)
+"""NeMo's own schedules, registered as ``nemo.<name>``."""
+NEMO_LIGHTNING_KEYS = ("monitor", "reduce_on_plateau", "interval", "frequency")
+"""Keys of a NeMo ``sched`` node that Lightning reads, not the scheduler."""
+NEMO_TRAINER_KEYS = ("t_max_epochs", "t_accumulate_grad_batches", "t_limit_train_batches", "t_num_workers")
+"""Keys NeMo fills from the trainer to compute ``max_steps``."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,11 @@ def peer_node(cfg: Any, lookup: Any) -> PeerNode | None:
         return deepspeed(scheduler, "scheduler")
     if _is_deepspeed(cfg):
         return deepspeed(cfg, "scheduler")
+    optim = lookup(cfg, "optim")
+    for node in (optim, cfg):
+        sched = lookup(node, "sched") if isinstance(node, Mapping) else None
+        if isinstance(sched, Mapping) and "name" in sched:
+            return nemo(sched, "optim")
     return None
 
 
@@ -68,3 +88,32 @@ def deepspeed(node: Mapping[str, Any], path: str) -> PeerNode:
         solver["max_iter"] = params["total_num_steps"]
         spelled["max_iter"] = "params.total_num_steps"
     return PeerNode(solver, path, spelled, "deepspeed")
+
+
+def nemo(sched: Mapping[str, Any], path: str) -> PeerNode:
+    """A NeMo ``optim.sched`` node as a solver node: ``name`` -> ``lr_scheduler_name``
+    (``nemo.<name>`` for NeMo's own names), its keys -> ``args``, ``max_steps`` ->
+    ``max_iter`` (the run's length, for previews)."""
+    name = sched["name"]
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{path}.sched.name must be the name of a scheduler, got {name!r}")
+    trainer = [k for k in NEMO_TRAINER_KEYS if k in sched]
+    if trainer:
+        raise ConfigError(
+            f"{path}.sched.{trainer[0]}: NeMo computes max_steps from the trainer's keys; set "
+            f"{path}.sched.max_steps instead"
+        )
+    if sched.get("max_steps") == -1:
+        raise ConfigError(
+            f"{path}.sched.max_steps is -1, for which NeMo builds no scheduler; set the run's length"
+        )
+    args = {k: v for k, v in sched.items() if k != "name" and k not in NEMO_LIGHTNING_KEYS}
+    solver: dict[str, Any] = {
+        "lr_scheduler_name": f"nemo.{name}" if name in NEMO_NAMES else name,
+        "args": args,
+    }
+    spelled = {"lr_scheduler_name": "sched.name", "args": "sched"}
+    if isinstance(sched.get("max_steps"), int):
+        solver["max_iter"] = sched["max_steps"]
+        spelled["max_iter"] = "sched.max_steps"
+    return PeerNode(solver, path, spelled, "nemo")

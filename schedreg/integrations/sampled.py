@@ -80,7 +80,8 @@ def preview(
     lr and on its schedule.
 
     One of schedreg's own closed forms, alone, is evaluated in plain Python, without torch
-    (:func:`~schedreg.builders.pure.pure_schedule`), as its scheduler writes it. Any other is previewed through torch: one group alone
+    (:func:`~schedreg.builders.pure.pure_schedule`), as its scheduler writes it. Any other
+    is previewed through torch: one group alone
     (:func:`~schedreg.integrations.preview.preview_scheduler`); with rules, the groups share
     one optimizer and scheduler, as in training (arguments may be per group). A long run is
     read at ``samples`` evenly spaced steps, not every step: its cost is bounded whatever
