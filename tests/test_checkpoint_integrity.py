@@ -642,3 +642,64 @@ def test_a_setting_of_the_torch_plateau_inside_timms_plateau_changed_in_the_chec
         ConfigError, match=rf"plateau \(ReduceLROnPlateau\) state has {key}=.* where the config"
     ):
         fresh.load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    "solver",
+    [
+        {"lr_scheduler_name": "StepLR", "args": {"step_size": 3, "gamma": 0.5}},
+        {"lr_scheduler_name": "LinearLR", "args": {"start_factor": 0.5, "total_iters": 8}},
+        {"lr_scheduler_name": "WarmupCosineLR", "max_iter": 40, "warmup_iters": 5},
+        {
+            "lr_scheduler_name": "ChainedScheduler",
+            "args": {"schedulers": [{"lr_scheduler_name": "ConstantLR"}]},
+        },
+        {"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 1}},
+        {**GROUPED},
+    ],
+    ids=["StepLR", "LinearLR", "WarmupCosineLR", "ChainedScheduler", "ReduceLROnPlateau", "grouped"],
+)
+def test_a_state_saved_between_add_param_group_and_the_next_step_resumes_exactly(solver):
+    """A group added (an unfrozen layer) and the checkpoint saved before the next step: the
+    state covers the groups scheduled so far and says one more is pending, which joins at
+    the next step after the resume as it would have without one."""
+    metric = (1.0,) if "Plateau" in solver["lr_scheduler_name"] else ()
+    names = solver is GROUPED or "param_groups" in solver
+
+    def optimizer_with(groups: int) -> torch.optim.Optimizer:
+        params = [{"params": [nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (0.1, 0.05)[:groups]]
+        if names:
+            for group, name in zip(params, ("backbone", "head"), strict=False):
+                group["name"] = name
+        return torch.optim.SGD(params, lr=0.1)
+
+    opt = optimizer_with(1)
+    scheduler = build(solver, opt)
+    for _ in range(5):
+        opt.step(), scheduler.step(*metric)
+    opt.add_param_group(
+        {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.05, **({"name": "head"} if names else {})}
+    )
+    state, opt_state = roundtrip(scheduler.state_dict()), roundtrip(opt.state_dict())
+    assert state["pending_groups"] == 1
+    fresh_opt = optimizer_with(2)
+    fresh = build(solver, fresh_opt)
+    fresh_opt.load_state_dict(opt_state)
+    fresh.load_state_dict(state)
+    for _ in range(12):
+        for o, s in ((opt, scheduler), (fresh_opt, fresh)):
+            o.step(), s.step(*metric)
+        assert lrs(fresh_opt) == lrs(opt)
+    with pytest.raises(ConfigError, match=r"covers 2 param groups, but this optimizer has 1"):
+        build(solver, optimizer_with(1)).load_state_dict(state)
+
+
+def test_timms_plateau_refuses_a_group_added_later_rather_than_reduce_it_twice():
+    opt = sgd()
+    scheduler = build({"lr_scheduler_name": "PlateauLRScheduler", "args": {"patience_t": 1}}, opt)
+    scheduler.step(1.0)
+    opt.add_param_group({"params": [nn.Parameter(torch.zeros(1))], "lr": 0.05})
+    with pytest.raises(
+        ConfigError, match=r"a param group was added to the optimizer after the scheduler was built"
+    ):
+        scheduler.step(1.0)

@@ -288,3 +288,12 @@ def test_a_log_plot_of_one_level_or_a_staircase_warns_nothing(overrides, tmp_pat
     argv = ["plot", "solver.warmup_iters=0", "solver.max_iter=1000", *overrides, "--log"]
     assert main([*argv, "-o", str(tmp_path / "a.png")]) == 0
     assert [str(w.message) for w in recwarn if "matplotlib" in (w.filename or "")] == []
+
+
+@pytest.mark.parametrize("log", [[], ["--log"]])
+def test_lrs_matplotlib_cannot_draw_are_one_error_line(log, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    argv = ["plot", "solver=constant", "solver.base_lr=1e308", "solver.max_iter=100", *log]
+    assert main([*argv, "-o", str(tmp_path / "a.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "matplotlib cannot draw these lrs" in err

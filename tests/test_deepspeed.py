@@ -261,3 +261,29 @@ def test_a_deepspeed_schedule_resumes_bit_for_bit_mid_warmup():
             o.step()
             s.step()
         assert fresh_opt.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ({"type": "WarmupLR", "params": {"warmup_max_lr": "???"}}, r"must be float, got '\?\?\?'"),
+        ({"type": "WarmupLR", "params": "???"}, r"scheduler\.params must be a mapping"),
+        ({"type": "WarmupLR", "params": {"warmup_max_lr": "${nope}"}}, r"could not be resolved"),
+        ({"type": "${nope}"}, r"could not be resolved"),
+    ],
+)
+def test_an_unresolvable_omegaconf_deepspeed_node_is_a_config_error_not_defaults(node, message):
+    with pytest.raises(ConfigError, match=message):
+        schedreg.build_lr_scheduler(OmegaConf.create({"scheduler": node}), sgd())
+
+
+def test_show_describes_a_ds_configs_own_warmup(tmp_path, capsys):
+    from schedreg.integrations.cli import main
+
+    config = tmp_path / "ds.yaml"
+    config.write_text(
+        "scheduler:\n  type: WarmupDecayLR\n  params: {total_num_steps: 200, warmup_num_steps: 50}\n"
+    )
+    assert main(["show", "--config-dir", str(tmp_path), "--config-name", "ds"]) == 0
+    out = capsys.readouterr().out
+    assert "# warmup: the scheduler's own, over 50 steps (scheduler.params.warmup_num_steps)" in out

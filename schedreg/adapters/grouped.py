@@ -178,7 +178,8 @@ class GroupedLR(LRScheduler):
             }
             for _, view, s in self.lanes
         ]
-        return self.guards.stamp({"last_epoch": self.last_epoch, "lanes": lanes}, self.optimizer)
+        covered = sum(len(view.indices) for _, view, _ in self.lanes)
+        return self.guards.stamp({"last_epoch": self.last_epoch, "lanes": lanes}, covered, self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Rebuild the schedulers over the saved groups (found by name where they were saved

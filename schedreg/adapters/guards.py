@@ -37,7 +37,7 @@ FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_fac
 """Fingerprint keys that older checkpoints lack, with the value they implied (None: not
 recorded then, so not compared: an old run may have used any value)."""
 
-STAMP_KEYS = ("fingerprint", "param_groups")
+STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups")
 """What :meth:`Guards.stamp` adds to a scheduler's own state."""
 
 _LR = operator.itemgetter("lr")
@@ -63,11 +63,15 @@ class Guards:
 
     # --- resume ------------------------------------------------------------------------
 
-    def stamp(self, state: dict[str, Any], optimizer: Optimizer) -> dict[str, Any]:
-        """``state`` with the fingerprint and the number of param groups it covers."""
+    def stamp(self, state: dict[str, Any], covered: int, optimizer: Optimizer) -> dict[str, Any]:
+        """``state`` with the fingerprint, the number of param groups it covers, and how many
+        more the optimizer held (added since the last step, they join at the next: a resume
+        needs them too)."""
         if self.fingerprint is None:
             return state
-        return {**state, "fingerprint": dict(self.fingerprint), "param_groups": len(optimizer.param_groups)}
+        pending = len(optimizer.param_groups) - covered
+        extra = {"pending_groups": pending} if pending > 0 else {}
+        return {**state, "fingerprint": dict(self.fingerprint), "param_groups": covered, **extra}
 
     def rescheduled(
         self, state: Mapping[str, Any], optimizer: Optimizer, equivalent: Collection[str] = ()
@@ -81,8 +85,8 @@ class Guards:
         guess (torch's optimizers refuse it too).
         """
         saved_groups, groups = state.get("param_groups"), len(optimizer.param_groups)
-        if saved_groups is not None and saved_groups != groups:
-            raise other_groups(saved_groups, groups)
+        if saved_groups is not None and saved_groups + state.get("pending_groups", 0) != groups:
+            raise other_groups(saved_groups + state.get("pending_groups", 0), groups)
         saved, now = state.get("fingerprint"), self.fingerprint
         if saved is None or now is None or saved == now:
             return False
@@ -227,6 +231,7 @@ STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "base_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "unscaled_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "param_groups": ("a number of param groups, an integer >= 0", _is_step),
+    "pending_groups": ("a number of param groups, an integer >= 0", _is_step),
     "fingerprint": ("a dict of strings (the schedule's settings, key by key)", _is_fingerprint),
     "lanes": (_PARTS, _is_parts),
     "added_groups": (_PARTS, _is_parts),

@@ -148,7 +148,7 @@ class MultiplierLR(LRScheduler):
         multiplies in the same precision (it loads with ``weights_only=True`` too)."""
         bases = [b.clone() if isinstance(b, torch.Tensor) else float(b) for b in self.base_lrs]
         state = {"last_epoch": self.last_epoch, "base_lrs": bases}
-        return self.guards.stamp(state, self.optimizer)
+        return self.guards.stamp(state, len(self.base_lrs), self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the step and the base lrs, and write that step's lrs into the optimizer.

@@ -52,7 +52,14 @@ from schedreg.adapters.guards import (
 from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.schedules.core import Schedule
 
-SCHEDREG_KEYS = ("fingerprint", "param_groups", "schedule_step", "added_groups", "unscaled_lrs")
+SCHEDREG_KEYS = (
+    "fingerprint",
+    "param_groups",
+    "pending_groups",
+    "schedule_step",
+    "added_groups",
+    "unscaled_lrs",
+)
 """What :meth:`ScaledLR.state_dict` adds to torch's keys."""
 TORCH_ARGUMENT_KEYS = ("args", "max_iter", "steps", "gamma", "base_lr_end")
 """Solver keys that reach a torch scheduler only as its constructor's arguments (``args``,
@@ -191,6 +198,12 @@ class ScaledLR(LRScheduler):
         if isinstance(self, ReduceLROnPlateau):
             extras.covered = len(self.optimizer.param_groups)  # torch's takes added groups itself
             return
+        if getattr(self, "fixed_groups", False):
+            raise ConfigError(
+                f"{extras.name}: a param group was added to the optimizer after the scheduler was built, "
+                "which this scheduler cannot schedule apart (its plateau reduces every group); build the "
+                "optimizer with all its groups first"
+            )
         known = extras.covered + sum(len(view.indices) for view, _ in extras.added)
         groups = self.optimizer.param_groups
         python_lrs(groups[known:])
@@ -304,7 +317,8 @@ class ScaledLR(LRScheduler):
             ]
         if extras.unscaled is not None:
             state["unscaled_lrs"] = [float(lr) for lr in extras.unscaled]
-        return extras.guards.stamp(state, self.optimizer)
+        covered = extras.covered + sum(len(view.indices) for view, _ in extras.added)
+        return extras.guards.stamp(state, covered, self.optimizer)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """torch's load, after the checks of the state (its values, its kind, its fingerprint);
@@ -325,8 +339,9 @@ class ScaledLR(LRScheduler):
             self.__dict__.update({k: v for k, v in vars(fresh).items() if k != "optimizer"})
             _retarget(self, self.optimizer)
         own = super().state_dict()
-        if "_last_lr" in own:  # schedreg's covers every group, the added ones too
-            own["_last_lr"] = lr_values(self.optimizer.param_groups)
+        scheduled = self.optimizer.param_groups[: covered + len(added)]  # not those added since
+        if "_last_lr" in own:  # schedreg's covers every group scheduled, the added ones too
+            own["_last_lr"] = lr_values(scheduled)
         check_like(own, state, owner)  # the kind of each value first, then the settings' values
         check_settings(self, state, owner)
         _load_torch(own, super().load_state_dict, state, owner)
@@ -348,9 +363,12 @@ class ScaledLR(LRScheduler):
         extras.multiplier = (
             1.0 if extras.unscaled is None or extras.schedule is None else extras.schedule(extras.step)
         )
+        for group in self.optimizer.param_groups[len(scheduled) :]:  # added after the last step saved:
+            if "initial_lr" in group:  # as they were added (this build wrote into them), to join next step
+                set_group_value(group, "lr", group.pop("initial_lr"))
         last = getattr(self, "_last_lr", None)
-        if last is not None and len(last) == len(self.optimizer.param_groups):
-            for group, lr in zip(self.optimizer.param_groups, last, strict=True):
+        if last is not None and len(last) == len(scheduled):
+            for group, lr in zip(scheduled, last, strict=True):
                 set_group_value(group, "lr", lr)
 
     def _same_arguments(self, state: Mapping[str, Any]) -> bool:
@@ -364,7 +382,9 @@ class ScaledLR(LRScheduler):
         """How many groups torch's own state in ``state`` covers (its ``base_lrs``); the groups
         added later must follow them in order, and the unscaled lrs cover both."""
         has_lrs = "base_lrs" in state and not isinstance(self, ReduceLROnPlateau)
-        covered = len(state["base_lrs"]) if has_lrs else added[0] if added else self._schedreg.covered
+        stamped = state["param_groups"] - len(added) if isinstance(state.get("param_groups"), int) else None
+        fallback = self._schedreg.covered if stamped is None else stamped  # a composite keeps no base_lrs
+        covered = len(state["base_lrs"]) if has_lrs else added[0] if added else fallback
         if added != list(range(covered, covered + len(added))):
             raise ConfigError(
                 f"the checkpoint's scheduler state is inconsistent: added_groups holds param groups {added}, "
@@ -391,6 +411,14 @@ class ScaledLR(LRScheduler):
         """Pickle (and ``copy.deepcopy``) by torch's class, which is importable."""
         base = type(self).__mro__[2]
         return (_rebuild, (base, self.__dict__, self._schedreg))
+
+
+def _as_saved(key: Any, fresh: Any, saved: Any) -> Any:
+    """``fresh`` (a freshly built scheduler's ``key``) as a state saved by the same config
+    holds it: torch's plateau extends its ``min_lrs`` to groups added later only when it
+    next reduces, so a saved list may cover the first groups alone."""
+    short = isinstance(fresh, list) and isinstance(saved, list) and len(saved) < len(fresh)
+    return fresh[: len(saved)] if key == "min_lrs" and short else fresh
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -452,7 +480,12 @@ def check_settings(scheduler: LRScheduler, state: Mapping[str, Any], owner: str)
     own = vars(scheduler)
     torch_class = type(scheduler).__mro__[2] if isinstance(scheduler, ScaledLR) else type(scheduler)
     for name in [*settings_of(torch_class), *FIXED]:
-        if name in state and name in own and not callable(own[name]) and not _equal(state[name], own[name]):
+        if (
+            name in state
+            and name in own
+            and not callable(own[name])
+            and not _equal(state[name], _as_saved(name, own[name], state[name]))
+        ):
             raise ConfigError(
                 f"the checkpoint's {owner} state has {name}={short_repr(state[name])} where the config gives "
                 f"{short_repr(own[name])}; torch would run the saved one. Resume under the config the "
@@ -481,7 +514,7 @@ def check_like(own: Mapping[str, Any], state: Mapping[str, Any], owner: str) -> 
         )
     groups = len(own.get("_last_lr") or own.get("lrs") or ())
     for key in own.keys() & state.keys() - set(SCHEDREG_KEYS):
-        fresh = own[key]
+        fresh = _as_saved(key, own[key], state[key])
         if fresh is None and key in LR_KEYS and isinstance(state[key], list):  # lrs kept only sometimes
             fresh = [0.0] * groups  # (timm's plateau's restore_lr): one per param group
         problem = _unlike(fresh, state[key], key in LR_KEYS, key)

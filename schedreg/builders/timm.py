@@ -310,6 +310,9 @@ class TimmPlateauLR(LRScheduler):
     torch's own schedulers."""
 
     takes_metric = True
+    fixed_groups = True
+    """Its torch plateau reduces every group of the optimizer, one added later too, which a
+    scheduler of that group's own would reduce again: a group added later is refused."""
 
     def __init__(
         self,

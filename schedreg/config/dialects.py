@@ -56,9 +56,9 @@ def peer_node(cfg: Any, lookup: Any) -> PeerNode | None:
     ``lookup(node, key)`` reads a key of a mapping, an OmegaConf node or an object."""
     scheduler = lookup(cfg, "scheduler")
     if _is_deepspeed(scheduler):
-        return deepspeed(scheduler, "scheduler")
+        return deepspeed({k: lookup(scheduler, k) for k in scheduler}, "scheduler")
     if _is_deepspeed(cfg):
-        return deepspeed(cfg, "scheduler")
+        return deepspeed({k: lookup(cfg, k) for k in cfg}, "scheduler")
     optim = lookup(cfg, "optim")
     for node in (optim, cfg):
         sched = lookup(node, "sched") if isinstance(node, Mapping) else None
@@ -68,7 +68,7 @@ def peer_node(cfg: Any, lookup: Any) -> PeerNode | None:
 
 
 def _is_deepspeed(node: Any) -> bool:
-    keys = set(node) if isinstance(node, Mapping) else set()
+    keys = set(node) if isinstance(node, Mapping) or type(node).__module__.startswith("omegaconf") else set()
     return "type" in keys and keys <= {"type", "params"}
 
 

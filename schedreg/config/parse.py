@@ -87,9 +87,24 @@ def plain(value: Any) -> Any:
 
 
 def _lookup(node: Any, key: str) -> Any:
-    if isinstance(node, Mapping) or type(node).__module__.startswith("omegaconf"):
+    """``node[key]``, None where it has none; an OmegaConf value read plain, and one that
+    cannot be (``???``, a broken interpolation) a ConfigError naming the key."""
+    if type(node).__module__.startswith("omegaconf"):
+        from omegaconf.errors import OmegaConfBaseException
+
+        try:
+            value = node[key] if key in node else None  # noqa: SIM401 -- .get hides ???
+        except OmegaConfBaseException as exc:
+            raise ConfigError(f"{key} could not be resolved: {error_text(exc)}") from exc
+        return plain(value)
+    if isinstance(node, Mapping):
         return node.get(key)
     return getattr(node, key, None)
+
+
+def error_text(exc: BaseException) -> str:
+    """An OmegaConf error's first line (its others describe the node)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _has(node: Any, key: str) -> bool:

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,9 @@ def timeline(solver: SolverConfig) -> list[str]:
 
 def warmup_line(solver: SolverConfig) -> str:
     """What warmup the schedule gets, in words: a chosen shape with no length is said too."""
+    own = next((k for k in ("warmup_num_steps", "warmup_steps") if solver.args.get(k)), None)
+    if own is not None and "warmup_iters" not in solver.explicit:  # a peer's config: DeepSpeed's, NeMo's
+        return f"warmup: the scheduler's own, over {solver.args[own]} steps ({solver.path('args')}.{own})"
     if solver.warmup_method == "none":
         return f"no warmup ({solver.path('warmup_method')} is none)"
     if not solver.warmup_iters:
@@ -249,6 +253,12 @@ def plot(runs: Sequence[tuple[str, Preview]], output: str, log: bool = False) ->
     title with the key parameters, a line style per curve, labelled phase marks (warmup
     ends, milestones, decay starts), and the preview's notes (a plateau's scenario) written
     on it. Needs matplotlib."""
+    with warnings.catch_warnings():  # numpy's overflow in matplotlib's ticks near float's max
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _draw(runs, output, log)
+
+
+def _draw(runs: Sequence[tuple[str, Preview]], output: str, log: bool) -> str:
     try:
         import matplotlib
     except ImportError as exc:
@@ -319,11 +329,15 @@ def plot(runs: Sequence[tuple[str, Preview]], output: str, log: bool = False) ->
         ax.legend(fontsize="small")
         if notes:
             fig.text(0.01, 0.01, "\n".join(notes), fontsize=7, va="bottom")
-        fig.tight_layout(rect=(0, 0.03 * len(notes), 1, 1))
         try:
+            fig.tight_layout(rect=(0, 0.03 * len(notes), 1, 1))
             fig.savefig(output, dpi=100)
-        except (OSError, ValueError) as exc:  # a missing folder, no permission
+        except OSError as exc:  # a missing folder, no permission
             raise OutputError(f"-o {output}: cannot write the plot: {exc}") from exc
+        except (ValueError, OverflowError) as exc:  # lrs near float's max: matplotlib's ticks overflow
+            raise OutputError(
+                f"-o {output}: matplotlib cannot draw these lrs ({exc}); export them to .csv"
+            ) from exc
     finally:
         plt.close(fig)
     return output
