@@ -157,13 +157,24 @@ def build_from_solver(
                 f"{solver.path('warmup_iters')}: {name} gives absolute lrs, which a warmup cannot multiply; "
                 "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
             )
+        identify(guards, built)
         return (TimmLR if isinstance(built, TimmSchedule) else AbsoluteLR)(optimizer, built, name, guards)
     if callable(built):
-        return MultiplierLambdaLR(optimizer, with_warmup(entry, built, solver), name, guards)
+        schedule = with_warmup(entry, built, solver)
+        identify(guards, schedule)
+        return MultiplierLambdaLR(optimizer, schedule, name, guards)
     raise TypeError(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"
     )
+
+
+def identify(guards: Guards | None, schedule: Any) -> None:
+    """Record in the fingerprint what a pure schedule was built to (its fields, defaults
+    included), so that resuming under a config that spells the same schedule otherwise (an
+    argument's default written out) is no change."""
+    if guards is not None and guards.fingerprint is not None and dataclasses.is_dataclass(schedule):
+        guards.fingerprint["schedule"] = repr(dataclasses.asdict(schedule))  # type: ignore[arg-type]
 
 
 def check_run_end(scheduler: ScaledLR, solver: SolverConfig) -> None:

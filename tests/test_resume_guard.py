@@ -114,3 +114,38 @@ def test_a_state_saved_over_another_number_of_param_groups_is_refused():
     scheduler = schedreg.build_lr_scheduler({"solver": OLD}, torch.optim.SGD(groups, lr=0.1))
     with pytest.raises(ConfigError, match="state covers 1 param groups, but this optimizer has 3"):
         scheduler.load_state_dict(state)
+
+
+TIMM = {"lr_scheduler_name": "CosineLRScheduler", "args": {"t_initial": 100}}
+POINTS = [[0, 1.0], [50, 0.1]]
+
+
+@pytest.mark.parametrize(
+    ("saved", "resumed"),
+    [
+        ({"lr_scheduler_name": "cosine", "max_iter": 100}, {"args": {"num_cycles": 0.5}}),
+        (TIMM, {"args": {"t_initial": 100, "lr_min": 0.0}}),
+        (
+            {"lr_scheduler_name": "Interpolate", "args": {"points": POINTS}},
+            {"args": {"points": POINTS, "shape": "linear"}},
+        ),
+    ],
+)
+def test_a_schedule_spelled_with_its_defaults_written_out_is_no_change_on_resume(saved, resumed):
+    """The same pure schedule built from either spelling: the state loads, and a real change
+    of the same key is still refused."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler({"solver": saved}, optimizer)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    state = scheduler.state_dict()
+    fresh_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    fresh = schedreg.build_lr_scheduler({"solver": {**saved, **resumed}}, fresh_opt)
+    fresh.load_state_dict(state)
+    assert fresh.last_epoch == scheduler.last_epoch
+    changed = {"cosine": {"num_cycles": 0.4}, "CosineLRScheduler": {"t_initial": 100, "lr_min": 0.01}}
+    if saved["lr_scheduler_name"] in changed:
+        other = {**saved, "args": changed[saved["lr_scheduler_name"]]}
+        with pytest.raises(ConfigError, match=r"saved under a different schedule \(args: "):
+            schedreg.build_lr_scheduler({"solver": other}, fresh_opt).load_state_dict(state)

@@ -33,9 +33,14 @@ from torch.optim import Optimizer
 from schedreg.adapters.groups import GroupView, as_float, short_repr
 from schedreg.errors import ConfigError
 
-FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_factor": None}
+FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_factor": None, "schedule": None}
 """Fingerprint keys that older checkpoints lack, with the value they implied (None: not
 recorded then, so not compared: an old run may have used any value)."""
+
+BEYOND_THE_SCHEDULE = ("bias_lr_factor", "param_groups", "param_schedules", "step_unit")
+"""Fingerprint keys that shape more than a pure schedule's multiplier (the groups' base lrs,
+the groups, other keys' schedules, what a step is): compared even where the schedule built
+is the same."""
 
 STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups")
 """What :meth:`Guards.stamp` adds to a scheduler's own state."""
@@ -80,9 +85,10 @@ class Guards:
 
         Values are compared as what they spell (:func:`canonical`), so a key order or ``1``
         for ``1.0`` is no change; a change of the keys in ``equivalent`` alone is none either
-        (the caller found that they resolve to the same schedule). A state saved over another
-        number of param groups is refused either way: which saved group is which would be a
-        guess (torch's optimizers refuse it too).
+        (the caller found that they resolve to the same schedule), nor one of the schedule's
+        keys where both built the same pure schedule (an argument's default written out). A
+        state saved over another number of param groups is refused either way: which saved
+        group is which would be a guess (torch's optimizers refuse it too).
         """
         saved_groups, groups = state.get("param_groups"), len(optimizer.param_groups)
         if saved_groups is not None and saved_groups + state.get("pending_groups", 0) != groups:
@@ -97,9 +103,16 @@ class Guards:
             for key in sorted((set(saved) | set(now)) - unknown)
             if canonical(saved.get(key)) != canonical(now.get(key))
         ]
+        if saved.get("schedule") is not None and canonical(saved.get("schedule")) == canonical(
+            now.get("schedule")
+        ):
+            changed = [
+                key for key in changed if key in BEYOND_THE_SCHEDULE
+            ]  # written otherwise, built the same
         if not changed or set(changed) <= set(equivalent):
             return False
-        diff = "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in changed)
+        said = [key for key in changed if key != "schedule"] or changed  # the keys say it shorter
+        diff = "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in said)
         if self.on_resume_change != "reschedule":
             raise ConfigError(
                 f"the checkpoint was saved under a different schedule ({diff}); set "
