@@ -684,8 +684,9 @@ def test_a_state_saved_between_add_param_group_and_the_next_step_resumes_exactly
     assert state["pending_groups"] == 1
     fresh_opt = optimizer_with(2)
     fresh = build(solver, fresh_opt)
-    fresh_opt.load_state_dict(opt_state)
+    fresh_opt.load_state_dict(opt_state)  # torch's usual order: the optimizer, then the scheduler
     fresh.load_state_dict(state)
+    assert lrs(fresh_opt) == lrs(opt)  # the lrs the next optimizer step uses: the new group's its own
     for _ in range(12):
         for o, s in ((opt, scheduler), (fresh_opt, fresh)):
             o.step(), s.step(*metric)

@@ -191,9 +191,12 @@ BAD = [
         nemo("cosine", max_steps=10),
         r"optim\.sched\.name: nemo has no scheduler 'cosine' \(a transformers name\)",
     ),
+    (nemo("CosineAnnealing", max_steps=0), rf"{SCHED}: NeMo's CosineAnnealing would divide by 0 at step 0"),
+    (nemo("T5InverseSquareRootAnnealing", constant_steps=4, warmup_steps=2, max_steps=9), r"takes no warmup"),
+    (nemo("NoamAnnealing", d_model=0), rf"{SCHED}\.d_model must be a whole number >= 1"),
     (
-        nemo("CosineAnnealing", max_steps=10, warmup_steps=10),
-        rf"{SCHED}: NeMo's CosineAnnealing has no steps left",
+        nemo("CosineAnnealing", max_steps=10, constant_steps=2, min_lr=0.1),
+        r"must be below the first group's lr",
     ),
     (nemo("CosineAnnealing", max_steps=10, min_lr=0.5), rf"{SCHED}\.min_lr=0\.5 is above a param group's lr"),
     (
@@ -219,3 +222,21 @@ BAD = [
 def test_a_bad_nemo_node_is_refused_at_build_naming_nemos_keys(cfg, message):
     with pytest.raises(ConfigError, match=message):
         schedreg.build_lr_scheduler(cfg, sgd())
+
+
+def test_a_warmup_longer_than_max_steps_runs_as_nemos_smoke_test():
+    w, m = 10, 6  # NeMo: the warmup's branch comes first, then min_lr past max_steps
+    got = [row[0] for row in run(nemo("CosineAnnealing", warmup_steps=w, max_steps=m), 12)]
+    assert got == pytest.approx([warmup(0.1, s, w) if s <= w else 0.0 for s in range(12)], rel=1e-12, abs=0)
+
+
+def test_max_steps_in_a_torch_names_node_is_the_runs_length_not_an_argument():
+    assert run(nemo("StepLR", step_size=3, gamma=0.5, max_steps=100), 10) == run(
+        nemo("StepLR", step_size=3, gamma=0.5), 10
+    )
+
+
+def test_whole_floats_read_as_nemo_reads_them():
+    assert run(nemo("CosineAnnealing", warmup_steps=3.0, max_steps=20.0), 25) == run(
+        nemo("CosineAnnealing", warmup_steps=3, max_steps=20), 25
+    )

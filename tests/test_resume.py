@@ -62,7 +62,11 @@ CASES: dict[str, dict[str, Any]] = {
     "deepspeed.WarmupCosineLR": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": {"cos_min_ratio": 0.1}},
     "deepspeed.LRRangeTest": {"args": {"lr_range_test_min_lr": 0.01, "lr_range_test_step_size": 7}},
     **{
-        f"nemo.{name}": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": args}
+        f"nemo.{name}": {
+            "max_iter": TOTAL,
+            "warmup_iters": 0 if name.startswith("T5") else WARMUP,
+            "args": args,
+        }
         for name, args in {
             "WarmupPolicy": {},
             "WarmupHoldPolicy": {"hold_steps": 5},

@@ -125,6 +125,10 @@ class MultiplierLR(LRScheduler):
         if outside is not None:
             self.guards.outside_write(*outside)
 
+    def _forget_written(self) -> None:
+        """Have the next step write every group (not check what it wrote last)."""
+        self._multiplier = None
+
     def seek(self, step: int) -> None:
         """Jump to ``step`` (O(1)) and write its lrs."""
         self.last_epoch = step
@@ -169,7 +173,11 @@ class MultiplierLR(LRScheduler):
                 )
             check_saved_groups(self.optimizer, range(len(saved_lrs)))
             self.base_lrs = list(saved_lrs)
-        self.seek(saved_step(state, owner))
+        self.last_epoch = saved_step(state, owner)
+        # the groups it covers; one added after the last step saved joins at the next, as it would have
+        for group, lr in zip(self.optimizer.param_groups, self.lrs_at(self.last_epoch)):  # noqa: B905
+            set_group_value(group, "lr", lr)
+        self._forget_written()  # the next step writes every group afresh
 
 
 class MultiplierLambdaLR(MultiplierLR, LambdaLR):
@@ -240,6 +248,10 @@ class AbsoluteLR(MultiplierLR):
                 with_lr_scale(group, checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
                 for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
             ]
+
+    def _forget_written(self) -> None:
+        super()._forget_written()
+        self._written = None
 
     def _advance(self) -> None:
         groups, written = self.optimizer.param_groups, self._written

@@ -71,14 +71,22 @@ def build(name: str, solver: SolverConfig, optimizer: Optimizer) -> nemo.NemoSch
         )
     if args.pop("last_epoch", -1) not in (-1, None):
         raise ConfigError(f"{path}.last_epoch must be -1 (a fresh start); resume by loading the state_dict")
-    for key in ("max_steps", "warmup_steps"):
-        solver_key = {"max_steps": "max_iter", "warmup_steps": "warmup_iters"}[key]
-        if args.get(key) is None and solver_key in solver.explicit and not args.get("warmup_ratio"):
-            args[key] = getattr(solver, solver_key)
+    if args.get("max_steps") is None and "max_iter" in solver.explicit:
+        args["max_steps"] = solver.max_iter
+    if (
+        args.get("warmup_steps") is None
+        and args.get("warmup_ratio") is None
+        and "warmup_iters" in solver.explicit
+    ):
+        args["warmup_steps"] = solver.warmup_iters
     for key in COUNTS:
         value = args.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise ConfigError(f"{path}.{key} must be an integer >= 0, got {value!r}")
+        whole = isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value)
+        least = 1 if key == "d_model" else 0
+        if value is not None and (not whole or value < least):
+            raise ConfigError(f"{path}.{key} must be a whole number >= {least}, got {value!r}")
+        if value is not None:
+            args[key] = int(value)  # NeMo takes 20.0 as 20
     for key in NONNEGATIVE:
         value = args.get(key)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -126,6 +134,9 @@ def _steps(path: str, ratio_key: str, args: dict[str, Any], max_steps: int | Non
 def _check(s: nemo.NemoSchedule, path: str, base_lrs: list[float]) -> None:
     """What NeMo raises mid-run, or divides by 0 at, refused now."""
     m = s.max_steps
+    first = s.warmup_steps + 1 if s.warmup_steps > 0 else 0  # the first step NeMo anneals at
+    if s.name in nemo.HOLDS:
+        first = max(first, s.hold_steps)
     spans = {
         "CosineAnnealing": (m or 0) - s.warmup_steps - (s.constant_steps if s.constant_steps else 0),
         "WarmupAnnealing": (m or 0) - s.warmup_steps,
@@ -136,8 +147,13 @@ def _check(s: nemo.NemoSchedule, path: str, base_lrs: list[float]) -> None:
         "WarmupHoldAnnealLinear": (m or 0) - s.hold_steps,
         "WarmupHoldAnnealOneMinusSquareRoot": (m or 0) - s.hold_steps,
     }
-    if s.name in spans and spans[s.name] <= 0:
-        raise ConfigError(f"{path}: NeMo's {s.name} has no steps left to anneal over (max_steps {m})")
+    megatron = s.name == "CosineAnnealing" and s.constant_steps > 0  # divides only over its decay
+    if s.name in spans and spans[s.name] <= 0 and m is not None and first <= m and not megatron:
+        raise ConfigError(f"{path}: NeMo's {s.name} would divide by 0 at step {first} (max_steps {m})")
+    if megatron and base_lrs and base_lrs[0] <= s.min_lr:
+        raise ConfigError(f"{path}.min_lr={s.min_lr} must be below the first group's lr (NeMo asserts it)")
+    if s.name == "T5InverseSquareRootAnnealing" and s.warmup_steps:
+        raise ConfigError(f"{path}: NeMo's T5InverseSquareRootAnnealing takes no warmup (NeMo raises)")
     if s.name in ("CosineAnnealing", "NoamAnnealing") and any(b < s.min_lr for b in base_lrs):
         raise ConfigError(
             f"{path}.min_lr={s.min_lr} is above a param group's lr {min(base_lrs)} (NeMo refuses)"

@@ -108,12 +108,15 @@ def nemo(sched: Mapping[str, Any], path: str) -> PeerNode:
             f"{path}.sched.max_steps is -1, for which NeMo builds no scheduler; set the run's length"
         )
     args = {k: v for k, v in sched.items() if k != "name" and k not in NEMO_LIGHTNING_KEYS}
+    if name not in NEMO_NAMES:
+        args.pop("max_steps", None)  # NeMo drops it for torch's classes, which take none
     solver: dict[str, Any] = {
         "lr_scheduler_name": f"nemo.{name}" if name in NEMO_NAMES else name,
         "args": args,
     }
     spelled = {"lr_scheduler_name": "sched.name", "args": "sched"}
-    if isinstance(sched.get("max_steps"), int):
-        solver["max_iter"] = sched["max_steps"]
+    steps = sched.get("max_steps")
+    if isinstance(steps, (int, float)) and not isinstance(steps, bool) and steps >= 1 and steps == int(steps):
+        solver["max_iter"] = int(steps)  # the run's length, for previews (0 leaves it unset)
         spelled["max_iter"] = "sched.max_steps"
     return PeerNode(solver, path, spelled, "nemo")

@@ -18,7 +18,7 @@ from typing import Any
 from schedreg.builders.pure import pure_schedule
 from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig
-from schedreg.errors import ConfigError
+from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.integrations.limits import MAX_CURVE_STEPS, MAX_STEPPED_STEPS
 from schedreg.schedules.core import LrSchedule
 
@@ -111,8 +111,10 @@ def preview(
 
 
 def _lrs_at(base_lr: float, schedule: LrSchedule, step: int) -> list[float]:
-    """The default group's lr at ``step``, as its scheduler writes it."""
-    return [schedule.lr(step, base_lr)]
+    """The default group's lr at ``step``, as its scheduler writes it (an error in its formula
+    a ConfigError, as the scheduler's would be)."""
+    with failures_as_config_errors(f"the schedule failed at step {step}"):
+        return [schedule.lr(step, base_lr)]
 
 
 def _torch_preview(
