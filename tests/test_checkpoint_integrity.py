@@ -656,8 +656,14 @@ def test_a_setting_of_the_torch_plateau_inside_timms_plateau_changed_in_the_chec
         },
         {"lr_scheduler_name": "ReduceLROnPlateau", "args": {"patience": 1}},
         {**GROUPED},
+        {"lr_scheduler_name": "CosineLRScheduler", "args": {"t_initial": 40}},
+        {"lr_scheduler_name": "deepspeed.WarmupLR", "args": {"warmup_num_steps": 10}},
+        {"lr_scheduler_name": "nemo.CosineAnnealing", "max_iter": 40, "warmup_iters": 5},
     ],
-    ids=["StepLR", "LinearLR", "WarmupCosineLR", "ChainedScheduler", "ReduceLROnPlateau", "grouped"],
+    ids=[
+        *("StepLR", "LinearLR", "WarmupCosineLR", "ChainedScheduler", "ReduceLROnPlateau", "grouped"),
+        *("timm", "deepspeed", "nemo"),
+    ],
 )
 def test_a_state_saved_between_add_param_group_and_the_next_step_resumes_exactly(solver):
     """A group added (an unfrozen layer) and the checkpoint saved before the next step: the

@@ -287,3 +287,9 @@ def test_show_describes_a_ds_configs_own_warmup(tmp_path, capsys):
     assert main(["show", "--config-dir", str(tmp_path), "--config-name", "ds"]) == 0
     out = capsys.readouterr().out
     assert "# warmup: the scheduler's own, over 50 steps (scheduler.params.warmup_num_steps)" in out
+
+
+def test_a_tensor_argument_that_requires_grad_is_refused_at_build():
+    value = torch.tensor(0.01, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(ConfigError, match=r"scheduler\.params\.warmup_max_lr must be float, got tensor"):
+        schedreg.build_lr_scheduler(ds("WarmupLR", warmup_max_lr=value, warmup_num_steps=5), sgd())

@@ -194,6 +194,16 @@ BAD = [
     (nemo("CosineAnnealing", max_steps=0), rf"{SCHED}: NeMo's CosineAnnealing would divide by 0 at step 0"),
     (nemo("T5InverseSquareRootAnnealing", constant_steps=4, warmup_steps=2, max_steps=9), r"takes no warmup"),
     (nemo("NoamAnnealing", d_model=0), rf"{SCHED}\.d_model must be a whole number >= 1"),
+    (nemo("NoamAnnealing", max_steps=9), rf"{SCHED}\.d_model is required by NeMo's NoamAnnealing"),
+    (
+        nemo("CosineAnnealing", max_steps=math.nan),
+        rf"{SCHED}\.max_steps must be a whole number >= 0, got nan",
+    ),
+    (
+        nemo("CosineAnnealing", max_steps=9, warmup_steps=math.inf),
+        rf"{SCHED}\.warmup_steps must be a whole number",
+    ),
+    (nemo("ExponentialLR", gamma=0.9, max_steps=-7), rf"{SCHED}\.max_steps must be an integer >= 0"),
     (
         nemo("CosineAnnealing", max_steps=10, constant_steps=2, min_lr=0.1),
         r"must be below the first group's lr",

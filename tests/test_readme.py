@@ -101,3 +101,17 @@ def test_the_architecture_section_names_every_folder_and_module():
     for module in root.glob("*.py"):
         if module.stem != "__init__":
             assert module.name in section, module.name
+
+
+@pytest.mark.parametrize("section", ["## DeepSpeed's configs", "## NeMo's configs"])
+def test_a_peers_example_in_the_readme_builds_and_steps(section):
+    text = README
+    start = text.index(section)
+    block = text[start:].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(block, f"README {section}", "exec"), namespace)
+    scheduler, optimizer = namespace["scheduler"], namespace["optimizer"]
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    assert all(0 <= group["lr"] < 1 for group in optimizer.param_groups)

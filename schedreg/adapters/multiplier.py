@@ -246,7 +246,9 @@ class AbsoluteLR(MultiplierLR):
         with failures_as_config_errors(f"{self.name} failed at step {step}"):  # an overflow, say
             return [
                 with_lr_scale(group, checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
-                for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True)
+                for group, base in zip(
+                    self.optimizer.param_groups[: len(self.base_lrs)], self.base_lrs, strict=True
+                )
             ]
 
     def _forget_written(self) -> None:

@@ -80,18 +80,20 @@ def build(name: str, solver: SolverConfig, optimizer: Optimizer) -> nemo.NemoSch
     ):
         args["warmup_steps"] = solver.warmup_iters
     for key in COUNTS:
-        value = args.get(key)
-        whole = isinstance(value, (int, float)) and not isinstance(value, bool) and value == int(value)
-        least = 1 if key == "d_model" else 0
-        if value is not None and (not whole or value < least):
+        value, least = args.get(key), 1 if key == "d_model" else 0
+        if value is None:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not number or value != int(value) or value < least:
             raise ConfigError(f"{path}.{key} must be a whole number >= {least}, got {value!r}")
-        if value is not None:
-            args[key] = int(value)  # NeMo takes 20.0 as 20
+        args[key] = int(value)  # NeMo takes 20.0 as 20
     for key in NONNEGATIVE:
         value = args.get(key)
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if value is not None and (not number or not 0 <= value < math.inf):
             raise ConfigError(f"{path}.{key} must be a finite number >= 0, got {value!r}")
+    if name == "NoamAnnealing" and args.get("d_model") is None:
+        raise ConfigError(f"{path}.d_model is required by NeMo's NoamAnnealing (the model's width)")
     max_steps = args.get("max_steps")
     if name not in ("WarmupPolicy", "NoamAnnealing") and max_steps is None:
         raise ConfigError(f"{path}.max_steps is required by NeMo's {name} (or set {solver.path('max_iter')})")

@@ -108,8 +108,13 @@ def nemo(sched: Mapping[str, Any], path: str) -> PeerNode:
             f"{path}.sched.max_steps is -1, for which NeMo builds no scheduler; set the run's length"
         )
     args = {k: v for k, v in sched.items() if k != "name" and k not in NEMO_LIGHTNING_KEYS}
-    if name not in NEMO_NAMES:
-        args.pop("max_steps", None)  # NeMo drops it for torch's classes, which take none
+    if name not in NEMO_NAMES:  # NeMo reads max_steps as the run's length, and torch's classes take none
+        steps = args.pop("max_steps", None)
+        whole = isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0
+        if steps is not None and not whole:
+            raise ConfigError(
+                f"{path}.sched.max_steps must be an integer >= 0 (the run's length), got {steps!r}"
+            )
     solver: dict[str, Any] = {
         "lr_scheduler_name": f"nemo.{name}" if name in NEMO_NAMES else name,
         "args": args,

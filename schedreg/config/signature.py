@@ -29,8 +29,10 @@ def _split_top(text: str, sep: str = "|") -> list[str]:
 
 def _scalar_tensor(v: Any) -> bool:
     """A one-element floating-point Tensor, which torch's constructors take where they
-    annotate a number (an integer dtype would wrap around: an int8 ``2 ** 7`` is -128)."""
-    return type(v).__name__ == "Tensor" and v.numel() == 1 and v.dtype.is_floating_point
+    annotate a number (an integer dtype would wrap around: an int8 ``2 ** 7`` is -128), and
+    no leaf of autograd (the lrs made of it are written in place)."""
+    tensor = type(v).__name__ == "Tensor"
+    return tensor and v.numel() == 1 and v.dtype.is_floating_point and not v.requires_grad
 
 
 SCALARS: dict[str, Callable[[Any], bool]] = {
