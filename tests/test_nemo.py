@@ -250,3 +250,10 @@ def test_whole_floats_read_as_nemo_reads_them():
     assert run(nemo("CosineAnnealing", warmup_steps=3.0, max_steps=20.0), 25) == run(
         nemo("CosineAnnealing", warmup_steps=3, max_steps=20), 25
     )
+
+
+def test_a_numpy_integer_max_steps_in_a_torch_names_node_is_read_as_a_number():
+    np = pytest.importorskip("numpy")
+    assert run(nemo("StepLR", step_size=3, gamma=0.5, max_steps=np.int64(40)), 10) == run(
+        nemo("StepLR", step_size=3, gamma=0.5), 10
+    )

@@ -13,6 +13,7 @@ write it, with the peer's key names kept for messages.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,7 @@ def nemo(sched: Mapping[str, Any], path: str) -> PeerNode:
     args = {k: v for k, v in sched.items() if k != "name" and k not in NEMO_LIGHTNING_KEYS}
     if name not in NEMO_NAMES:  # NeMo reads max_steps as the run's length, and torch's classes take none
         steps = args.pop("max_steps", None)
-        whole = isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0
+        whole = isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and int(steps) >= 0
         if steps is not None and not whole:
             raise ConfigError(
                 f"{path}.sched.max_steps must be an integer >= 0 (the run's length), got {steps!r}"
