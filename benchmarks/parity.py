@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+import schedreg
+
 
 def compare(name: str, kwargs: dict[str, Any], ours: list[list[float]], theirs: list[list[float]]) -> float:
     """The largest relative difference between two tables of lrs (step x group), printed."""
@@ -58,3 +60,15 @@ def load_source(path: str, name: str, stubs: dict[str, dict[str, Any]]) -> types
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     return loaded
+
+
+def side_by_side(
+    name: str, params: dict[str, Any], lrs: tuple[float, ...], theirs: Any, ours: Any, steps: int
+) -> float:
+    """The peer's scheduler class ``theirs`` built with ``params`` and schedreg's built from
+    the config ``ours``, each over an SGD with ``lrs``, stepped ``steps`` times: their worst
+    relative difference, printed."""
+    theirs_opt, ours_opt = optimizer(*lrs), optimizer(*lrs)
+    peer = theirs(theirs_opt, **params)
+    built = schedreg.build_lr_scheduler(ours, ours_opt)
+    return compare(name, params, stepped(ours_opt, built, steps), stepped(theirs_opt, peer, steps))

@@ -22,9 +22,7 @@ import types
 from typing import Any
 
 import torch
-from parity import compare, finish, load_source, optimizer, stepped
-
-import schedreg
+from parity import finish, load_source, side_by_side
 
 T = 120
 LRS = (0.1, 0.03)
@@ -94,15 +92,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     deepspeed = load(args.source)
     worst = {}
     for name, params in CASES:
-        groups = 1 if name == "WarmupCosineLR" else 2
-        theirs_opt = optimizer(*LRS[:groups])
+        lrs = LRS[:1] if name == "WarmupCosineLR" else LRS
         cls = getattr(deepspeed, name, None) or getattr(torch.optim.lr_scheduler, name)
-        theirs = cls(theirs_opt, **params)
-        ours_opt = optimizer(*LRS[:groups])
-        ours = schedreg.build_lr_scheduler({"scheduler": {"type": name, "params": params}}, ours_opt)
-        worst[f"{name} {params}"] = compare(
-            name, params, stepped(ours_opt, ours, T), stepped(theirs_opt, theirs, T)
-        )
+        ours = {"scheduler": {"type": name, "params": params}}
+        worst[f"{name} {params}"] = side_by_side(name, params, lrs, cls, ours, T)
     return finish(worst, f"{len(CASES)} cases x 1-2 groups x {T} steps", args.json)
 
 

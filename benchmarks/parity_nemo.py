@@ -18,9 +18,7 @@ import types
 import warnings
 from typing import Any
 
-from parity import compare, finish, load_source, optimizer, stepped
-
-import schedreg
+from parity import finish, load_source, side_by_side
 
 T = 36
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -73,13 +71,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     warnings.simplefilter("ignore", UserWarning)  # NeMo's get_lr warning
     worst = {}
     for name, params in CASES:
-        theirs_opt = optimizer(0.1, 0.03)
-        theirs = getattr(nemo, name)(theirs_opt, **params)
-        ours_opt = optimizer(0.1, 0.03)
-        ours = schedreg.build_lr_scheduler({"optim": {"sched": {"name": name, **params}}}, ours_opt)
-        worst[f"{name} {params}"] = compare(
-            name, params, stepped(ours_opt, ours, T), stepped(theirs_opt, theirs, T)
-        )
+        cls, ours = getattr(nemo, name), {"optim": {"sched": {"name": name, **params}}}
+        worst[f"{name} {params}"] = side_by_side(name, params, (0.1, 0.03), cls, ours, T)
     return finish(worst, f"{len(CASES)} cases x 2 groups x {T} steps", args.json)
 
 

@@ -91,8 +91,6 @@ def python_lrs(groups: Sequence[dict[str, Any]]) -> None:
 def initial_value(group: dict[str, Any], key: str) -> float | torch.Tensor:
     """``group[initial_<key>]``, recorded from the current value on first use (a Tensor is
     copied, so writing the value in place never moves its base)."""
-    if key == "lr":
-        python_lrs([group])
     if f"initial_{key}" not in group:
         value = group_value(group, key)
         group[f"initial_{key}"] = value.clone() if isinstance(value, torch.Tensor) else value

@@ -22,6 +22,7 @@ from schedreg.adapters.groups import (
     checked,
     initial_value,
     lr_values,
+    python_lrs,
     set_group_value,
     with_lr_scale,
 )
@@ -91,6 +92,7 @@ class MultiplierLR(LRScheduler):
     def _adopt(self) -> None:
         """Groups added since the last step join the schedule at this one."""
         groups = self.optimizer.param_groups
+        python_lrs(groups[len(self.base_lrs) :])
         for group in groups[len(self.base_lrs) :]:
             self.base_lrs.append(initial_value(group, "lr"))
         self._tensor_lrs = any(isinstance(group["lr"], torch.Tensor) for group in groups)

@@ -155,9 +155,10 @@ class ScaledLR(LRScheduler):
         """torch's step on torch's own lrs, then the multiplier on top. torch's deprecated
         ``step(epoch)`` takes a finite epoch only (torch would count steps from NaN)."""
         extras = self._schedreg
-        epoch = kwargs.get("epoch", args[0] if args and not self.takes_metric else None)
-        if epoch is not None and not math.isfinite(as_float(epoch)):
-            raise ConfigError(f"{extras.name}: step(epoch) takes a finite epoch, got {short_repr(epoch)}")
+        if args or kwargs:  # the checks of torch's step(epoch); a plain step() skips them
+            epoch = kwargs.get("epoch", args[0] if args and not self.takes_metric else None)
+            if epoch is not None and not math.isfinite(as_float(epoch)):
+                raise ConfigError(f"{extras.name}: step(epoch) takes a finite epoch, got {short_repr(epoch)}")
         if extras.unscaled is not None:
             self._unscale()
         if len(self.optimizer.param_groups) != extras.covered + len(extras.added):

@@ -11,6 +11,7 @@ leaves them out.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,7 @@ def lr_range_test(solver: SolverConfig) -> ds.RangeTest:
 
 
 MOMENTUM_ARGS = {
-    name: settable_parameters(ds.OneCycleLr, ())["decay_lr_rate"].replace(name=name, default=default)
+    name: inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation="Any")
     for name, default in (
         ("cycle_momentum", True),
         ("cycle_min_mom", 0.8),
@@ -130,8 +131,7 @@ MOMENTUM_ARGS = {
 def one_cycle(solver: SolverConfig, optimizer: Optimizer) -> ds.OneCycleLr:
     """DeepSpeed's ``OneCycle``: the lr up and down one cycle, then a decay. DeepSpeed
     cycles ``betas[0]`` too where the optimizer has betas; that is not supported yet."""
-    extra = {name: p.replace(annotation="Any") for name, p in MOMENTUM_ARGS.items()}
-    args = _arguments(solver, ds.OneCycleLr, extra)
+    args = _arguments(solver, ds.OneCycleLr, MOMENTUM_ARGS)
     path = solver.path("args")
     if args.pop("cycle_momentum", True) and "betas" in optimizer.defaults:
         raise ConfigError(
@@ -146,7 +146,5 @@ def one_cycle(solver: SolverConfig, optimizer: Optimizer) -> ds.OneCycleLr:
             "does not use them, and schedreg matches DeepSpeed",
             stacklevel=3,
         )
-    for key in ("cycle_min_mom", "cycle_max_mom", "decay_mom_rate"):
-        args.pop(key, None)
     fields = {f.name for f in dataclasses.fields(ds.OneCycleLr)}
     return construct(ds.OneCycleLr, path, solver.args, **{k: v for k, v in args.items() if k in fields})

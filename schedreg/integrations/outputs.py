@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from schedreg.config.parse import find_solver, plain
-from schedreg.config.solver import RUN_KEYS, SCHEDULE_KEYS, SolverConfig
+from schedreg.config.solver import SCHEDULE_KEYS, SolverConfig
 from schedreg.integrations.sampled import MAX_EDGE_ROWS, MAX_EDGES, Preview, every_step, landmarks
 
 FIGURES = (".png", ".svg", ".pdf")
@@ -26,7 +26,15 @@ TABLES = (".csv", ".json")
 """``-o`` extensions written as every step's values: a header row (the step, then one column
 per param group, then each scheduled key of each group), then one row per iteration."""
 
-SHAPING_KEYS = (*SCHEDULE_KEYS, *RUN_KEYS[:2], "param_groups", "param_schedules", "bias_lr_factor", "warmup")
+SHAPING_KEYS = (
+    *SCHEDULE_KEYS,
+    "interval",
+    "iters_per_epoch",
+    "param_groups",
+    "param_schedules",
+    "bias_lr_factor",
+    "warmup",
+)
 """Keys of a solver node that shape its lrs (``show`` prints those set; ``--full``, all)."""
 ALWAYS_SHOWN = ("lr_scheduler_name", "base_lr", "max_iter")
 WARMUP_KEYS = ("warmup_iters", "warmup_method", "warmup_factor", "warmup")
