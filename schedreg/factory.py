@@ -13,6 +13,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import check_base_lrs, python_lrs
 from schedreg.adapters.guards import Guards
+from schedreg.adapters.megatron import MegatronLR
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
 from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
@@ -23,6 +24,7 @@ from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules.core import Constant, LrSchedule, Schedule
+from schedreg.schedules.megatron import MegatronSchedule
 from schedreg.schedules.timm import TimmSchedule
 
 
@@ -158,7 +160,7 @@ def build_from_solver(
                 "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
             )
         identify(guards, built)
-        return (TimmLR if isinstance(built, TimmSchedule) else AbsoluteLR)(optimizer, built, name, guards)
+        return adapter_of(built)(optimizer, built, name, guards)
     if callable(built):
         schedule = with_warmup(entry, built, solver)
         identify(guards, schedule)
@@ -167,6 +169,15 @@ def build_from_solver(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"
     )
+
+
+ADAPTERS: tuple[tuple[type, type[AbsoluteLR]], ...] = ((TimmSchedule, TimmLR), (MegatronSchedule, MegatronLR))
+"""The peers' own stepping protocols, by the schedule they drive; others step as :class:`AbsoluteLR`."""
+
+
+def adapter_of(schedule: LrSchedule) -> type[AbsoluteLR]:
+    """The scheduler class that steps ``schedule``."""
+    return next((adapter for kind, adapter in ADAPTERS if isinstance(schedule, kind)), AbsoluteLR)
 
 
 def identify(guards: Guards | None, schedule: Any) -> None:

@@ -11,6 +11,7 @@ LIGHT = (
     "schedreg.builders.transformers",
     "schedreg.builders.deepspeed",
     "schedreg.builders.nemo",
+    "schedreg.builders.megatron",
 )
 """Modules of pure schedules, importing no torch: ``schedreg show`` evaluates them alone."""
 
@@ -33,6 +34,7 @@ PEERS = {
     "schedreg.builders.torch_builtins": "torch",
     "schedreg.builders.deepspeed": "deepspeed",
     "schedreg.builders.nemo": "nemo",
+    "schedreg.builders.megatron": "megatron",
 }
 """The library whose names each built-in module registers."""
 

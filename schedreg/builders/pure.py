@@ -40,9 +40,9 @@ def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
     return solver
 
 
-PEER_NAMES = {"deepspeed": ("deepspeed", "torch"), "nemo": ("nemo", "torch")}
+PEER_NAMES = {"deepspeed": ("deepspeed", "torch"), "nemo": ("nemo", "torch"), "megatron": ("megatron",)}
 """Whose schedules a peer's config may name, by the source :func:`source` gives."""
-PEER_SCHEDULES = {"deepspeed": DEEPSPEED_NAMES, "nemo": NEMO_NAMES}
+PEER_SCHEDULES = {"deepspeed": DEEPSPEED_NAMES, "nemo": NEMO_NAMES, "megatron": ("OptimizerParamScheduler",)}
 """Each peer's own names, for messages."""
 
 
