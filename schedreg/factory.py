@@ -14,6 +14,7 @@ from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import check_base_lrs, python_lrs
 from schedreg.adapters.guards import Guards
 from schedreg.adapters.megatron import MegatronLR
+from schedreg.adapters.mmengine import MmengineLR
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
 from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
@@ -25,6 +26,7 @@ from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
 from schedreg.schedules.core import Constant, LrSchedule, Schedule
 from schedreg.schedules.megatron import MegatronSchedule
+from schedreg.schedules.mmengine import MmengineSchedule
 from schedreg.schedules.timm import TimmSchedule
 
 
@@ -171,7 +173,11 @@ def build_from_solver(
     )
 
 
-ADAPTERS: tuple[tuple[type, type[AbsoluteLR]], ...] = ((TimmSchedule, TimmLR), (MegatronSchedule, MegatronLR))
+ADAPTERS: tuple[tuple[type, type[AbsoluteLR]], ...] = (
+    (TimmSchedule, TimmLR),
+    (MegatronSchedule, MegatronLR),
+    (MmengineSchedule, MmengineLR),
+)
 """The peers' own stepping protocols, by the schedule they drive; others step as :class:`AbsoluteLR`."""
 
 

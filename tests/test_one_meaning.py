@@ -149,10 +149,14 @@ WARMS_TO_DECAY = {"TanhLRScheduler"}
 """timm's tanh (without ``warmup_prefix``) warms up to the decay's value where warmup ends."""
 PREFIXED = {"StepLRScheduler", "MultiStepLRScheduler"}
 """timm's step schedules default to ``warmup_prefix``: the decay starts counting after warmup."""
-PEERS_OWN_WARMUP = {n for n in SCHEDULERS if n.startswith(("deepspeed.", "nemo."))}
-"""DeepSpeed's and NeMo's: their own warmup (DeepSpeed's log or linear one step late,
-NeMo's (s + 1) / (W + 1)); no other warmup option has an equivalent there, so each is
-refused (tests/test_deepspeed.py and tests/test_nemo.py have their numbers)."""
+PEERS_OWN_WARMUP = {
+    n for n in SCHEDULERS if n.startswith(("deepspeed.", "nemo.", "megatron.", "mmengine."))
+} | {n for n in SCHEDULERS if n.startswith("composer.") and n.endswith("WithWarmupScheduler")}
+"""DeepSpeed's, NeMo's, Megatron's and mmengine's: their own warmup (DeepSpeed's log or linear
+one step late, NeMo's (s + 1) / (W + 1), Megatron's from lr_warmup_init, mmengine's a window of
+its list), and composer's warmup classes (t / t_warmup from 0); no other
+warmup option has an equivalent there, so each is refused (tests/test_deepspeed.py,
+tests/test_nemo.py and tests/test_composer.py have their numbers)."""
 TRANSFORMERS = {"linear", "cosine", "cosine_with_min_lr", "inverse_sqrt", "warmup_stable_decay"}
 """transformers' names among the options: their default warmup starts from 0."""
 LENGTH, MAX_ITER = 20, 200

@@ -115,3 +115,16 @@ def test_a_peers_example_in_the_readme_builds_and_steps(section):
         optimizer.step()
         scheduler.step()
     assert all(0 <= group["lr"] < 1 for group in optimizer.param_groups)
+
+
+@pytest.mark.parametrize(
+    "marker", ['"lr_decay_style": "cosine"', '"name": "cosine_with_warmup"', '"param_scheduler": [']
+)
+def test_large_scale_dialect_examples_build_and_step(marker):
+    namespace: dict = {}
+    exec(block(PYTHON, marker), namespace)
+    scheduler, optimizer = namespace["scheduler"], namespace["optimizer"]
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    assert all(0 < g["lr"] < 1 for g in optimizer.param_groups)

@@ -84,6 +84,11 @@ CASES: dict[str, dict[str, Any]] = {
             "WarmupHoldAnnealOneMinusSquareRoot": {"hold_steps": 5, "min_lr": 0.001},
         }.items()
     },
+    "megatron.OptimizerParamScheduler": {
+        "max_iter": TOTAL,
+        "warmup_iters": WARMUP,
+        "args": {"lr_decay_style": "cosine", "init_lr": 0.001, "min_lr": 0.001},
+    },
     "deepspeed.OneCycle": {
         "args": {
             "cycle_min_lr": 0.01,
@@ -91,6 +96,44 @@ CASES: dict[str, dict[str, Any]] = {
             "cycle_first_step_size": 8,
             "decay_lr_rate": 0.5,
             "decay_step_size": 4,
+        },
+    },
+    **{
+        f"composer.{name}": {"max_iter": TOTAL, "warmup_iters": WARMUP, "args": args}
+        for name, args in {
+            "StepScheduler": {"step_size": "7ba", "gamma": 0.5},
+            "MultiStepScheduler": {"milestones": ["10ba", "25ba"], "gamma": 0.3},
+            "ConstantScheduler": {"alpha": 0.5, "t_max": "0.3dur"},
+            "LinearScheduler": {"alpha_i": 0.9, "alpha_f": 0.1},
+            "ExponentialScheduler": {"gamma": 0.9, "decay_period": "3ba"},
+            "CosineAnnealingScheduler": {"alpha_f": 0.05, "trainer_lag": True},
+            "CosineAnnealingWarmRestartsScheduler": {"t_0": "6ba", "t_mult": 1.5, "alpha_f": 0.01},
+            "PolynomialScheduler": {"power": 2.0, "alpha_f": 0.02},
+            "MultiStepWithWarmupScheduler": {"milestones": ["12ba", "30ba"], "gamma": 0.5},
+            "ConstantWithWarmupScheduler": {"alpha": 0.8},
+            "LinearWithWarmupScheduler": {"alpha_f": 0.1, "trainer_lag": True},
+            "CosineAnnealingWithWarmupScheduler": {"alpha_f": 0.1},
+            "PolynomialWithWarmupScheduler": {
+                **{"t_warmup": "20sp", "max_duration": "160sp", "samples_per_batch": 4},
+                **{"power": 1.5, "alpha_f": 0.05},
+            },
+            "InverseSquareRootWithWarmupScheduler": {
+                "t_scale": "5ba",
+                "t_cooldown": "10ba",
+                "alpha_f_decay": 0.1,
+            },
+        }.items()
+    },
+    "mmengine.param_scheduler": {
+        "max_iter": TOTAL,
+        "iters_per_epoch": 10,
+        "args": {
+            "max_epochs": 4,
+            "param_scheduler": [
+                {"type": "LinearLR", "start_factor": 0.1, "by_epoch": False, "end": WARMUP},
+                {"type": "CosineAnnealingLR", "eta_min_ratio": 0.01, "by_epoch": True},
+                {"type": "StepMomentum", "step_size": 15, "gamma": 0.9, "by_epoch": False},
+            ],
         },
     },
     "Interpolate": {
@@ -177,6 +220,30 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         {"args": {"base_lr": [0.001, 0.0005], "step_size_up": 4, "mode": "triangular2"}},
     ),
     "OneCycleLR-warmup": ("OneCycleLR", {"max_iter": TOTAL, "warmup_iters": WARMUP}),
+    "megatron-WSD-in-samples": (
+        "megatron.OptimizerParamScheduler",
+        {
+            "max_iter": TOTAL,
+            "warmup_iters": WARMUP,
+            "args": {
+                "lr_decay_style": "WSD",
+                "wsd_decay_steps": 60,  # samples: the last 15 iterations
+                "lr_wsd_decay_style": "minus_sqrt",
+                "increment": 4,
+                "start_wd": 0.0,
+                "end_wd": 0.1,
+                "wd_incr_style": "cosine",
+            },
+        },
+    ),
+    "megatron-inverse-square-root": (
+        "megatron.OptimizerParamScheduler",
+        {
+            "max_iter": 30,
+            "warmup_iters": WARMUP,
+            "args": {"lr_decay_style": "inverse-square-root", "min_lr": 0.001},
+        },
+    ),
     "ReduceLROnPlateau-max-mode": (
         "ReduceLROnPlateau",
         {"args": {"mode": "max", "factor": 0.7, "patience": 1, "threshold_mode": "abs"}},

@@ -39,10 +39,6 @@ class MegatronLR(AbsoluteLR):
 
     schedule: MegatronSchedule
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._wd_mults: list[float] = []
-        super().__init__(*args, **kwargs)
-
     @property
     def num_steps(self) -> int:
         """Megatron's count: samples (or steps, with ``increment`` 1) so far."""
@@ -62,6 +58,9 @@ class MegatronLR(AbsoluteLR):
                 f"{self.name}: step(increment={increment!r}) must add a whole number of iterations of "
                 f"{size} samples (the global batch size the schedule was built with)"
             )
+        if increment == size:  # one update: schedreg's own step, with its checks
+            super().step()
+            return
         self._step_count += 1
         self.seek(self.last_epoch + increment // size)
 
@@ -79,7 +78,8 @@ class MegatronLR(AbsoluteLR):
         if not s.schedules_weight_decay:
             raise ConfigError(f"{self.name} schedules no weight decay (set start_wd and end_wd)")
         group = param_group or {}
-        return s.weight_decay(self.last_epoch, group.get("start_wd", s.start_wd), group.get("end_wd", s.end_wd))
+        start, end = group.get("start_wd", s.start_wd) or 0.0, group.get("end_wd", s.end_wd) or 0.0
+        return s.weight_decay(self.last_epoch, float(start), float(end))
 
     def _lr(self, step: int, group: dict[str, Any], peak: float) -> Any:
         with failures_as_config_errors(f"{self.name} failed at step {step}"):
@@ -96,31 +96,28 @@ class MegatronLR(AbsoluteLR):
         ]
 
     def _adopt(self) -> None:
+        """A group joining a weight-decay schedule without a ``wd_mult`` is given one: 0 if its
+        weight decay is 0 where another group's is not (a no-decay group, as Megatron marks
+        them), else 1 (Megatron's default). It is kept in the group, so that it travels with
+        the optimizer's state."""
         super()._adopt()
-        for group in self.optimizer.param_groups[len(self._wd_mults) :]:
-            default = 0.0 if group.get("weight_decay", 1.0) == 0 else 1.0
-            self._wd_mults.append(float(group.get("wd_mult", default)))
+        if self.schedule.schedules_weight_decay:
+            groups = self.optimizer.param_groups
+            split = any(group.get("weight_decay", 0.0) for group in groups)  # decay and no-decay groups
+            for group in groups:
+                group.setdefault("wd_mult", 0.0 if split and not group.get("weight_decay", 0.0) else 1.0)
 
-    def _advance(self) -> None:
-        super()._advance()
-        self._write_weight_decay()
-
-    def _write(self) -> None:
-        super()._write()
-        self._write_weight_decay()
-
-    def _write_weight_decay(self) -> None:
-        if not self.schedule.schedules_weight_decay:
-            return
-        for group, mult in zip(self.optimizer.param_groups, self._wd_mults):  # noqa: B905 (adopted ones)
-            set_group_value(group, "weight_decay", self.get_wd(group) * group.get("wd_mult", mult))
+    def _write_others(self) -> None:
+        """The weight decay, where the schedule has one."""
+        if self.schedule.schedules_weight_decay:
+            for group in self.optimizer.param_groups:
+                set_group_value(group, "weight_decay", self.get_wd(group) * group["wd_mult"])
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """schedreg's state, or a Megatron checkpoint's (``num_steps`` and the values it was
         built with, which must be this config's: Megatron's default)."""
         if "num_steps" not in state_dict and "num_iters" not in state_dict:
             super().load_state_dict(state_dict)
-            self._write_weight_decay()
             return
         self._check_megatron_state(state_dict)
         steps = state_dict.get("num_iters", state_dict.get("num_steps"))
@@ -134,15 +131,14 @@ class MegatronLR(AbsoluteLR):
 
     def _check_megatron_state(self, state: dict[str, Any]) -> None:
         s = self.schedule
-        peaks = {float(g.get("max_lr", b)) for g, b in zip(self.optimizer.param_groups, self.base_lrs)}  # noqa: B905
         ours: dict[str, Any] = {
             "min_lr": s.min_lr,
             "lr_warmup_steps": s.lr_warmup_steps,
             "lr_decay_steps": s.lr_decay_steps,
             "lr_decay_style": s.lr_decay_style,
         }
-        if len(peaks) == 1:
-            ours["max_lr"] = peaks.pop()
+        if s.max_lr is not None:  # the config's lr (groups may carry their own max_lr)
+            ours["max_lr"] = s.max_lr
         if "start_wd" in state and s.schedules_weight_decay:
             ours.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
         for key, mine in ours.items():
@@ -152,6 +148,6 @@ class MegatronLR(AbsoluteLR):
                 raise ConfigError(f"{self.name}: the Megatron checkpoint has no {key}; it is damaged")
             if saved != mine:
                 raise ConfigError(
-                    f"{self.name}: the config's {key}={mine!r} and the Megatron checkpoint's {saved!r} differ; "
-                    "resume under the config it was saved with"
+                    f"{self.name}: the config's {key}={mine!r} and the Megatron checkpoint's {saved!r} "
+                    "differ; resume under the config it was saved with"
                 )

@@ -180,6 +180,11 @@ class MultiplierLR(LRScheduler):
         for group, lr in zip(self.optimizer.param_groups, self.lrs_at(self.last_epoch)):  # noqa: B905
             set_group_value(group, "lr", lr)
         self._forget_written()  # the next step writes every group afresh
+        self._write_others()
+
+    def _write_others(self) -> None:
+        """Write the group keys other than the lr that the scheduler itself schedules
+        (Megatron's weight decay, mmengine's momentum): none here."""
 
 
 class MultiplierLambdaLR(MultiplierLR, LambdaLR):
@@ -267,6 +272,7 @@ class AbsoluteLR(MultiplierLR):
         for group, lr in zip(groups, lrs, strict=True):
             group["lr"] = lr
         self._written = lrs
+        self._write_others()
 
     def _write(self) -> None:
         self._adopt()
@@ -276,3 +282,4 @@ class AbsoluteLR(MultiplierLR):
             set_group_value(group, "lr", lr)
         self._written = None if self._tensor_lrs else lrs
         self._bases = list(self.base_lrs)
+        self._write_others()

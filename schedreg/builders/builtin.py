@@ -12,6 +12,8 @@ LIGHT = (
     "schedreg.builders.deepspeed",
     "schedreg.builders.nemo",
     "schedreg.builders.megatron",
+    "schedreg.builders.composer",
+    "schedreg.builders.mmengine",
 )
 """Modules of pure schedules, importing no torch: ``schedreg show`` evaluates them alone."""
 
@@ -35,6 +37,8 @@ PEERS = {
     "schedreg.builders.deepspeed": "deepspeed",
     "schedreg.builders.nemo": "nemo",
     "schedreg.builders.megatron": "megatron",
+    "schedreg.builders.composer": "composer",
+    "schedreg.builders.mmengine": "mmengine",
 }
 """The library whose names each built-in module registers."""
 

@@ -8,7 +8,7 @@ where the lengths are in samples).
 Megatron's own arguments (``lr_warmup_iters``, ``lr_decay_samples``, ...) read as these:
 :mod:`schedreg.config.dialects`. ``solver.max_iter`` and ``solver.warmup_iters`` fill
 ``lr_decay_steps`` (and ``wd_incr_steps``) and ``lr_warmup_steps`` where ``args`` leaves them
-out.
+out (times ``increment``: they count steps).
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def optimizer_param_scheduler(solver: SolverConfig, optimizer: Optimizer) -> meg
         raise ConfigError(f"{path}.lr_decay_steps is required by {NAME} (or set {solver.path('max_iter')})")
     style = args.get("lr_decay_style", "linear")
     if args["lr_decay_steps"] <= 0:
-        raise ConfigError(f"{path}.lr_decay_steps must be > 0 (Megatron asserts it), got {args['lr_decay_steps']}")
+        raise ConfigError(
+            f"{path}.lr_decay_steps must be > 0 (Megatron asserts it), got {args['lr_decay_steps']}"
+        )
     warmup = args.get("lr_warmup_steps", 0)
     if warmup >= args["lr_decay_steps"]:
         raise ConfigError(
@@ -77,6 +79,7 @@ def optimizer_param_scheduler(solver: SolverConfig, optimizer: Optimizer) -> meg
         wsd_decay_steps=args.get("wsd_decay_steps"),
         lr_wsd_decay_style=args.get("lr_wsd_decay_style", "exponential" if style == "WSD" else None),
         increment=args.get("increment", 1),
+        max_lr=None if args.get("max_lr") is None else float(args["max_lr"]),
         **wd,
     )
     _check_groups(schedule, args.get("max_lr"), optimizer, path)
@@ -101,9 +104,12 @@ def _checked(solver: SolverConfig, path: str) -> dict[str, Any]:
                 f"set {solver.path('on_resume_change')} (error, or reschedule: the config wins) instead"
             )
     args = {k: v for k, v in solver.args.items() if k not in RESUME_KEYS}
-    for arg, key in FROM_SOLVER.items():
+    increment = args.get("increment", 1)
+    if isinstance(increment, bool) or not isinstance(increment, int) or not 1 <= increment <= MAX_COUNT:
+        raise ConfigError(f"{path}.increment must be an integer >= 1 (samples per step), got {increment!r}")
+    for arg, key in FROM_SOLVER.items():  # the solver's lengths count steps; Megatron's, increments
         if args.get(arg) is None and key in solver.explicit:
-            args[arg] = getattr(solver, key)
+            args[arg] = getattr(solver, key) * increment
     for key in (*LRS, *LENGTHS):
         value = args.get(key)
         if value is None:
@@ -115,9 +121,6 @@ def _checked(solver: SolverConfig, path: str) -> dict[str, Any]:
     for key, allowed in STYLES.items():
         if key in args and args[key] not in allowed:
             raise ConfigError(f"{path}.{key} must be one of {', '.join(allowed)}, got {args[key]!r}")
-    increment = args.get("increment", 1)
-    if isinstance(increment, bool) or not isinstance(increment, int) or not 1 <= increment <= MAX_COUNT:
-        raise ConfigError(f"{path}.increment must be an integer >= 1 (samples per step), got {increment!r}")
     return args
 
 
@@ -167,3 +170,16 @@ def _check_groups(
                 f"{path}: param group {i}'s peak lr {peak} is below min_lr={low} or init_lr="
                 f"{schedule.init_lr} (Megatron asserts min_lr <= max_lr and init_lr <= max_lr)"
             )
+    _check_weight_decay(schedule, optimizer, path)
+
+
+def _check_weight_decay(schedule: megatron.MegatronSchedule, optimizer: Optimizer, path: str) -> None:
+    """A group's ``wd_mult`` means something only under a weight-decay schedule: without
+    one, it would be silently ignored."""
+    groups = optimizer.param_groups
+    marked = [i for i, g in enumerate(groups) if g.get("wd_mult", 1.0) != 1.0]
+    if marked and not schedule.schedules_weight_decay:
+        raise ConfigError(
+            f"{path}: param group {marked[0]} has wd_mult {groups[marked[0]]['wd_mult']}, but the config "
+            "sets no weight decay for it to multiply; set Megatron's weight_decay (or start_wd/end_wd)"
+        )

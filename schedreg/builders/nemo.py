@@ -54,6 +54,31 @@ class NemoBuilder:
     def __call__(self, solver: SolverConfig, optimizer: Optimizer) -> nemo.NemoSchedule:
         return build(self.name, solver, optimizer)
 
+    @property
+    def about(self) -> str:
+        """What the schedule is, in one line (``schedreg list``)."""
+        return f"NeMo's {self.name}: {ABOUT[self.name]}; min_lr (absolute) past max_steps"
+
+
+WARMUP = "warmup lr (s + 1) / (W + 1), then"
+ABOUT = {
+    "WarmupPolicy": f"{WARMUP} the lr",
+    "WarmupHoldPolicy": f"{WARMUP} the lr, held",
+    "CosineAnnealing": f"{WARMUP} a cosine to min_lr at max_steps (with constant_steps: Megatron's form)",
+    "WarmupAnnealing": f"{WARMUP} linearly to min_lr at max_steps, on the first group's lr",
+    "SquareAnnealing": f"{WARMUP} lr ((T - s) / T) ** 2, floored at min_lr",
+    "SquareRootAnnealing": f"{WARMUP} lr sqrt((max_steps - s) / max_steps), floored at min_lr",
+    "InverseSquareRootAnnealing": f"{WARMUP} lr / sqrt((s + 1) / (W + 1))",
+    "T5InverseSquareRootAnnealing": "1 / sqrt(max(s, constant_steps)), whatever the lr",
+    "NoamAnnealing": "lr d_model ** -0.5 min(s ** -0.5, s W ** -1.5)",
+    "NoamHoldAnnealing": f"{WARMUP} held, then lr (W / (s - hold)) ** decay_rate",
+    "PolynomialDecayAnnealing": f"{WARMUP} (lr - min_lr) (1 - s / T) ** power + min_lr",
+    "PolynomialHoldDecayAnnealing": f"{WARMUP} held, then (lr - min_lr) (1 - s / T) ** power + min_lr",
+    "WarmupHoldAnnealLinear": f"{WARMUP} held, then linearly to min_lr at max_steps (WSD)",
+    "WarmupHoldAnnealOneMinusSquareRoot": f"{WARMUP} held, then lr (1 - sqrt(progress)) to min_lr (WSD)",
+}
+"""Each schedule in one line."""
+
 
 def build(name: str, solver: SolverConfig, optimizer: Optimizer) -> nemo.NemoSchedule:
     """NeMo's ``name`` from ``solver.args``, resolved and checked."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from schedreg.builders.builtin import source
 from schedreg.builders.warmup import joined
-from schedreg.config.dialects import DEEPSPEED_NAMES, NEMO_NAMES
+from schedreg.config.dialects import COMPOSER_NAMES, DEEPSPEED_NAMES, NEMO_NAMES
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
@@ -28,7 +28,8 @@ def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
         raise ConfigError(
             f"{solver.path('lr_scheduler_name')}: {solver.peer} has no scheduler "
             f"{solver.lr_scheduler_name!r} (a {source(entry.builder)} name); it takes "
-            f"{', '.join(PEER_SCHEDULES[solver.peer])} or a torch scheduler's name"
+            f"{', '.join(PEER_SCHEDULES[solver.peer])}"
+            f"{' or a torch scheduler' if 'torch' in PEER_NAMES[solver.peer] else ''}"
         )
     solver = solver.with_defaults(entry.defaults)
     if solver.rescale_interval and not entry.own_warmup:
@@ -40,9 +41,21 @@ def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
     return solver
 
 
-PEER_NAMES = {"deepspeed": ("deepspeed", "torch"), "nemo": ("nemo", "torch"), "megatron": ("megatron",)}
+PEER_NAMES = {
+    "deepspeed": ("deepspeed", "torch"),
+    "nemo": ("nemo", "torch"),
+    "megatron": ("megatron",),
+    "composer": ("composer",),
+    "mmengine": ("mmengine",),
+}
 """Whose schedules a peer's config may name, by the source :func:`source` gives."""
-PEER_SCHEDULES = {"deepspeed": DEEPSPEED_NAMES, "nemo": NEMO_NAMES, "megatron": ("OptimizerParamScheduler",)}
+PEER_SCHEDULES = {
+    "deepspeed": DEEPSPEED_NAMES,
+    "nemo": NEMO_NAMES,
+    "megatron": ("OptimizerParamScheduler",),
+    "composer": COMPOSER_NAMES,
+    "mmengine": ("param_scheduler",),
+}
 """Each peer's own names, for messages."""
 
 

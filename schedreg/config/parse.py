@@ -363,6 +363,11 @@ def _in_steps(
         else:
             raw = units.steps(path, raw, max_iter)
         resolved[key] = checks[key](raw)
-    if "args" in values:
+    if "args" in values and not node.lr_scheduler_name.startswith(OWN_UNITS):
         resolved["args"] = arguments(units, node.path("args"), dict(node.args), max_iter)
     return resolved
+
+
+OWN_UNITS = ("composer.",)
+"""Schedules whose arguments carry their own units (composer's time strings, ``"2ep"``):
+their builders convert them."""

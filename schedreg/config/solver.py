@@ -108,6 +108,8 @@ class SolverConfig:
     def path(self, key: str) -> str:
         """``key``'s full path as the user wrote it: ``solver.steps``, ``SOLVER.STEPS`` or
         ``solver.warmup.method``."""
+        if self.spelled.get(key) == "":  # a peer's node holds these keys itself (composer's arguments)
+            return self.prefix
         return f"{self.prefix}.{self.spelled.get(key) or (key.upper() if self.upper else key)}"
 
     @property

@@ -122,7 +122,7 @@ def compose(overrides: Sequence[str], config_dir: str | None, config_name: str) 
 def list_schedulers() -> Iterator[str]:
     """The ``solver=`` options and the registered name each selects, then one line per
     registered scheduler: its name, where it comes from, and what it is (its builder's
-    first paragraph) or takes (torch's arguments)."""
+    ``about``, or first paragraph) or takes (torch's arguments)."""
     from schedreg.builders.builtin import source
     from schedreg.builders.torch_builtins import TorchBuilder
     from schedreg.registry import SCHEDULERS
@@ -137,7 +137,9 @@ def list_schedulers() -> Iterator[str]:
         if isinstance(builder, TorchBuilder):
             about = f"torch's {builder.cls.__name__}; args: " + ", ".join(builder.parameters())
         else:
-            about = " ".join((builder.__doc__ or "").strip().split("\n\n")[0].split())
+            about = getattr(builder, "about", None) or " ".join(
+                (builder.__doc__ or "").strip().split("\n\n")[0].split()
+            )
         yield f"  {name:<28} {source(builder):<13} {about.replace('``', '')}"
 
 

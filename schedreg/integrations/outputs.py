@@ -132,11 +132,28 @@ def timeline(solver: SolverConfig) -> list[str]:
     return lines
 
 
+def own_warmup(solver: SolverConfig) -> str | None:
+    """A peer's own warmup, in words (None if the config has none of theirs)."""
+    args, where = solver.args, solver.path("args")
+    if "param_scheduler" in args:  # mmengine's: windows of its list
+        return f"warmup: the windows of the list ({where}.param_scheduler)"
+    for key in ("warmup_num_steps", "warmup_steps", "t_warmup"):  # DeepSpeed's, NeMo's, composer's
+        if args.get(key):
+            value = args[key]
+            length = value if isinstance(value, str) else f"{value} steps"
+            return f"warmup: the scheduler's own, over {length} ({where}.{key})"
+    if args.get("lr_warmup_steps"):  # Megatron's, in samples where one step counts several
+        increment = args.get("increment", 1)
+        samples = f" ({args['lr_warmup_steps']:g} samples)" if increment != 1 else ""
+        return f"warmup: the scheduler's own, over {args['lr_warmup_steps'] / increment:g} steps{samples}"
+    return None
+
+
 def warmup_line(solver: SolverConfig) -> str:
     """What warmup the schedule gets, in words: a chosen shape with no length is said too."""
-    own = next((k for k in ("warmup_num_steps", "warmup_steps") if solver.args.get(k)), None)
-    if own is not None and "warmup_iters" not in solver.explicit:  # a peer's config: DeepSpeed's, NeMo's
-        return f"warmup: the scheduler's own, over {solver.args[own]} steps ({solver.path('args')}.{own})"
+    own = own_warmup(solver)
+    if own is not None and "warmup_iters" not in solver.explicit:
+        return own
     if solver.warmup_method == "none":
         return f"no warmup ({solver.path('warmup_method')} is none)"
     if not solver.warmup_iters:

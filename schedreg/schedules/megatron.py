@@ -50,6 +50,8 @@ class MegatronSchedule:
     end_wd: float | None = None
     wd_incr_steps: float | None = None
     wd_incr_style: str = "constant"
+    max_lr: float | None = None
+    """The config's peak lr, which a Megatron checkpoint records (each group peaks at its own)."""
 
     @property
     def schedules_weight_decay(self) -> bool:
@@ -108,8 +110,6 @@ class MegatronSchedule:
         if n > total or self.wd_incr_style == "constant":
             return end_wd
         ratio = float(n) / float(total)
-        if self.wd_incr_style == "linear":
-            coeff = ratio
-        else:
-            coeff = 0.5 * (math.cos(math.pi * (1 - ratio)) + 1.0)
+        cosine = 0.5 * (math.cos(math.pi * (1 - ratio)) + 1.0)
+        coeff = ratio if self.wd_incr_style == "linear" else cosine
         return start_wd + coeff * (end_wd - start_wd)

@@ -1,0 +1,39 @@
+"""mmengine's param schedulers of keys other than the lr, written beside it.
+
+An mmengine ``param_scheduler`` list may schedule momentum (``*Momentum``: the group's
+``momentum``, or ``betas[0]`` for Adam's kind, as mmengine does) or any key
+(``*ParamScheduler`` with ``param_name``). Each group's starting value of a key is its value
+when it joins, kept as ``initial_<key>`` (mmengine's name).
+"""
+
+from __future__ import annotations
+
+from schedreg.adapters.groups import set_group_value
+from schedreg.adapters.multiplier import AbsoluteLR
+from schedreg.errors import ConfigError, failures_as_config_errors
+from schedreg.schedules.mmengine import MmengineSchedule
+
+
+def group_key(group: dict, key: str) -> str:
+    """Where ``key`` lives in ``group``: ``momentum`` is ``betas[0]`` for Adam's kind."""
+    if key == "momentum" and "momentum" not in group and "betas" in group:
+        return "betas[0]"
+    return key
+
+
+class MmengineLR(AbsoluteLR):
+    """:class:`AbsoluteLR` over an mmengine list, writing its other keys too."""
+
+    schedule: MmengineSchedule
+
+    def _write_others(self) -> None:
+        step = self.last_epoch
+        for key in self.schedule.keys:
+            for i, group in enumerate(self.optimizer.param_groups):
+                where = group_key(group, key)
+                current = group["betas"][0] if where == "betas[0]" else group.get(key)
+                if current is None:
+                    raise ConfigError(f"{self.name} schedules {key!r}, which param group {i} does not have")
+                base = group.setdefault(f"initial_{key}", current)
+                with failures_as_config_errors(f"{self.name} failed at step {step}"):
+                    set_group_value(group, where, self.schedule.value(key, step, float(base)))
