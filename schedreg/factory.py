@@ -18,6 +18,7 @@ from schedreg.adapters.mmengine import MmengineLR
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
 from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
+from schedreg.builders.cooldown import cooled
 from schedreg.builders.pure import resolved, with_warmup
 from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.parse import solver_config
@@ -148,6 +149,7 @@ def build_from_solver(
     built = _call(entry, solver, optimizer)
     name = f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}"  # what error messages name
     if isinstance(built, LRScheduler):
+        cooled(built, solver)  # refuses a cooldown: torch's schedulers step their own way
         if nested:
             return built
         make = functools.partial(_call, entry, solver)
@@ -162,10 +164,14 @@ def build_from_solver(
                 "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
             )
         identify(guards, built)
+        built = cooled(built, solver)
         return adapter_of(built)(optimizer, built, name, guards)
     if callable(built):
         schedule = with_warmup(entry, built, solver)
-        identify(guards, schedule)
+        identify(guards, schedule)  # the main schedule: a cooldown is recorded on its own
+        schedule = cooled(schedule, solver)
+        if isinstance(schedule, LrSchedule):  # cooled to an absolute lr
+            return AbsoluteLR(optimizer, schedule, name, guards)
         return MultiplierLambdaLR(optimizer, schedule, name, guards)
     raise TypeError(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "

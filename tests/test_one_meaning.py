@@ -157,7 +157,14 @@ one step late, NeMo's (s + 1) / (W + 1), Megatron's from lr_warmup_init, mmengin
 its list), and composer's warmup classes (t / t_warmup from 0); no other
 warmup option has an equivalent there, so each is refused (tests/test_deepspeed.py,
 tests/test_nemo.py and tests/test_composer.py have their numbers)."""
-TRANSFORMERS = {"linear", "cosine", "cosine_with_min_lr", "inverse_sqrt", "warmup_stable_decay"}
+TRANSFORMERS = {
+    "linear",
+    "cosine",
+    "cosine_with_min_lr",
+    "inverse_sqrt",
+    "warmup_stable_decay",
+    "constant_with_warmup",
+}
 """transformers' names among the options: their default warmup starts from 0."""
 LENGTH, MAX_ITER = 20, 200
 

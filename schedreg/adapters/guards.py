@@ -33,11 +33,21 @@ from torch.optim import Optimizer
 from schedreg.adapters.groups import GroupView, as_float, short_repr
 from schedreg.errors import ConfigError
 
-FINGERPRINT_DEFAULTS: dict[str, str | None] = {"step_unit": "iter", "bias_lr_factor": None, "schedule": None}
+FINGERPRINT_DEFAULTS: dict[str, str | None] = {
+    **{"step_unit": "iter", "bias_lr_factor": None, "schedule": None},
+    **{"cooldown": "None", "cooldown_start": "None"},
+}
 """Fingerprint keys that older checkpoints lack, with the value they implied (None: not
 recorded then, so not compared: an old run may have used any value)."""
 
-BEYOND_THE_SCHEDULE = ("bias_lr_factor", "param_groups", "param_schedules", "step_unit")
+BEYOND_THE_SCHEDULE = (
+    "bias_lr_factor",
+    "param_groups",
+    "param_schedules",
+    "step_unit",
+    "cooldown",
+    "cooldown_start",
+)
 """Fingerprint keys that shape more than a pure schedule's multiplier (the groups' base lrs,
 the groups, other keys' schedules, what a step is): compared even where the schedule built
 is the same."""
@@ -109,6 +119,9 @@ class Guards:
             changed = [
                 key for key in changed if key in BEYOND_THE_SCHEDULE
             ]  # written otherwise, built the same
+        if "cooldown" in changed:
+            self.check_branch(saved, now, saved_step(state, "the checkpoint"))
+            changed = [key for key in changed if key not in ("cooldown", "cooldown_start")]
         if not changed or set(changed) <= set(equivalent):
             return False
         said = [key for key in changed if key != "schedule"] or changed  # the keys say it shorter
@@ -119,6 +132,19 @@ class Guards:
                 "solver.on_resume_change: reschedule to run the new schedule from the saved step"
             )
         return True
+
+    def check_branch(self, saved: Mapping[str, Any], now: Mapping[str, Any], step: int) -> None:
+        """A changed cooldown is a deliberate branch of the run where neither the old nor the
+        new one starts before the saved ``step``: the lrs already trained stay as they were."""
+        starts = [canonical(saved.get("cooldown_start")), canonical(now.get("cooldown_start"))]
+        early = [start for start in starts if isinstance(start, int) and start < step]
+        if early and self.on_resume_change != "reschedule":
+            raise ConfigError(
+                f"the checkpoint's step is {step}, but the cooldown changed ({saved.get('cooldown')} -> "
+                f"{now.get('cooldown')}) where one starts before it, at {early[0]}: the steps between "
+                "already ran another schedule; start the new cooldown at or after the saved step, or set "
+                "solver.on_resume_change: reschedule"
+            )
 
     # --- epochs, step order, outside writes ---------------------------------------------
 

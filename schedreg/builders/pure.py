@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from schedreg.builders.builtin import source
+from schedreg.builders.cooldown import cooled
 from schedreg.builders.warmup import joined
 from schedreg.config.dialects import COMPOSER_NAMES, DEEPSPEED_NAMES, NEMO_NAMES
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
-from schedreg.schedules.core import LrSchedule, Schedule
+from schedreg.schedules.core import LrSchedule, Multiplied, Schedule
 
 
 def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
@@ -80,16 +81,6 @@ class LrOnly:
         return [{"lr": self.lr}]
 
 
-@dataclass(frozen=True)
-class Multiplied:
-    """A multiplier as an lr: ``base_lr * schedule(step)``, as its scheduler writes it."""
-
-    schedule: Schedule
-
-    def lr(self, step: int, base_lr: float) -> float:
-        return base_lr * self.schedule(step)
-
-
 def pure_schedule(solver: SolverConfig) -> tuple[LrSchedule, SolverConfig] | None:
     """The lr ``solver`` describes, as a function of the step and a group's base lr (with
     its warmup), and ``solver`` resolved, if its scheduler is one of schedreg's own closed
@@ -111,7 +102,8 @@ def pure_schedule(solver: SolverConfig) -> tuple[LrSchedule, SolverConfig] | Non
     takes_optimizer = "optimizer" in entry.takes
     built = entry.builder(solver, LrOnly(solver.base_lr)) if takes_optimizer else entry.builder(solver)
     if isinstance(built, LrSchedule):
-        return (built, solver) if entry.own_warmup else None  # else the factory refuses a warmup on it
+        return (cooled(built, solver), solver) if entry.own_warmup else None  # else the factory refuses
     if not callable(built):
         return None
-    return Multiplied(with_warmup(entry, built, solver)), solver
+    schedule = cooled(with_warmup(entry, built, solver), solver)
+    return (schedule if isinstance(schedule, LrSchedule) else Multiplied(schedule)), solver

@@ -11,6 +11,8 @@ from typing import Any
 from schedreg.config.solver import CLIP_DEFAULTS
 from schedreg.config.units import INTERVALS
 from schedreg.errors import ConfigError
+from schedreg.schedules.cooldown import SHAPES as COOLDOWN_SHAPES
+from schedreg.schedules.cooldown import Branch
 from schedreg.schedules.warmup import WARMUP_METHODS
 
 
@@ -112,6 +114,7 @@ def value_checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "clip_gradients": lambda v: clip_gradients(path("clip_gradients"), v),
         "lr_as_tensor": boolean("lr_as_tensor"),
         "on_resume_change": choice("on_resume_change", ("error", "reschedule")),
+        "cooldown": lambda v: cooldown_node(path("cooldown"), v),
         "ims_per_batch": lambda v: integer(path("ims_per_batch"), v, low=1),
         "reference_world_size": lambda v: integer(path("reference_world_size"), v, low=0),
         "checkpoint_period": lambda v: integer(path("checkpoint_period"), v, low=1),
@@ -154,3 +157,42 @@ def flag(path: str, v: Any) -> bool:
 
 def optional_number(path: str, v: Any, low_open: bool = True) -> float | None:
     return None if v is None else number(path, v, low=0.0, low_open=low_open)
+
+
+COOLDOWN_KEYS = ("start", "length", "shape", "to", "to_lr")
+
+
+def cooldown_node(path: str, v: Any) -> dict[str, Any] | None:
+    """``solver.cooldown`` as given (its durations are resolved with the others): None, or a
+    mapping of :data:`COOLDOWN_KEYS` whose ``start`` is set (unset: no cooldown)."""
+    if v is None:
+        return None
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"{path} must be a mapping with keys {', '.join(COOLDOWN_KEYS)}, got {v!r}")
+    node = {str(k): x for k, x in v.items() if x is not None}
+    unknown = sorted(set(node) - set(COOLDOWN_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key {path}.{unknown[0]} (allowed: {', '.join(COOLDOWN_KEYS)})")
+    if "start" not in node:
+        if set(node) - {"shape", "to"}:
+            raise ConfigError(f"{path}.start is not set: the cooldown's other keys would be ignored")
+        return None
+    return node
+
+
+def cooldown_branch(path: str, node: Mapping[str, Any], start: Any, length: Any) -> Branch:
+    """The cooldown ``node`` describes, its ``start`` and ``length`` already in steps."""
+    shape = node.get("shape", "linear")
+    if shape not in COOLDOWN_SHAPES:
+        raise ConfigError(f"{path}.shape must be one of {', '.join(COOLDOWN_SHAPES)}; got {shape!r}")
+    if "to" in node and "to_lr" in node:
+        raise ConfigError(f"{path}: set to (a fraction of the lr at start) or to_lr (an lr), not both")
+    if "length" not in node:
+        raise ConfigError(f"{path}.length is required: how many steps the cooldown takes")
+    return Branch(
+        start=integer(f"{path}.start", start, low=0),
+        length=integer(f"{path}.length", length, low=1),
+        shape=shape,
+        to=number(f"{path}.to", node.get("to", 0.0), low=0.0, high=1.0),
+        to_lr=None if "to_lr" not in node else number(f"{path}.to_lr", node["to_lr"], low=0.0),
+    )

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from schedreg.config.checks import flag, names, optional_number, value_checks
+from schedreg.config.checks import cooldown_branch, flag, names, optional_number, value_checks
 from schedreg.config.dialects import PeerNode, peer_node
 from schedreg.config.solver import (
     DETECTRON2_OTHER_KEYS,
@@ -363,6 +363,10 @@ def _in_steps(
         else:
             raw = units.steps(path, raw, max_iter)
         resolved[key] = checks[key](raw)
+    if isinstance(values.get("cooldown"), Mapping):
+        raw, path = values["cooldown"], node.path("cooldown")
+        start, length = (units.steps(f"{path}.{k}", raw.get(k), max_iter) for k in ("start", "length"))
+        resolved["cooldown"] = cooldown_branch(path, raw, start, length)
     if "args" in values and not node.lr_scheduler_name.startswith(OWN_UNITS):
         resolved["args"] = arguments(units, node.path("args"), dict(node.args), max_iter)
     return resolved

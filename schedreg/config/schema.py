@@ -38,11 +38,24 @@ class ClipGradientsSchema:
     norm_type: float = CLIP_DEFAULTS["norm_type"]
 
 
+@dataclasses.dataclass
+class CooldownSchema:
+    """``solver.cooldown``: a cooldown branched off the run at ``start`` (unset: none)."""
+
+    start: Any = None
+    length: Any = None
+    shape: Optional[str] = None  # noqa: UP045 (OmegaConf reads Optional)
+    to: Optional[float] = None  # noqa: UP045
+    to_lr: Optional[float] = None  # noqa: UP045
+
+
 def _hydra_type(field: dataclasses.Field[Any]) -> Any:
     """The type OmegaConf checks a key against (it reads Optional, not ``X | None``)."""
     text = str(field.type)
     if field.name == "clip_gradients":
         return ClipGradientsSchema
+    if field.name == "cooldown":
+        return CooldownSchema
     if field.name in DURATION_KEYS:
         return Optional[list[Any]] if field.name == "steps" else Any  # noqa: UP045
     if text.startswith(("Mapping", "tuple[GroupRule")):
@@ -56,6 +69,8 @@ def _default(field: dataclasses.Field[Any]) -> Any:
         return dataclasses.field(default=None)
     if field.name == "clip_gradients":
         return dataclasses.field(default_factory=ClipGradientsSchema)
+    if field.name == "cooldown":
+        return dataclasses.field(default_factory=CooldownSchema)
     if field.default_factory is not dataclasses.MISSING or field.name == "param_groups":
         return dataclasses.field(default_factory=dict)  # rules: a mapping by name under Hydra
     return dataclasses.field(default=field.default)

@@ -10,6 +10,7 @@ from typing import Any
 
 from schedreg.config.units import Units
 from schedreg.errors import ConfigError
+from schedreg.schedules.cooldown import Branch
 
 DETECTRON2_OTHER_KEYS = ("amp",)
 """detectron2 SOLVER keys schedreg does not use; accepted and kept as-is."""
@@ -88,6 +89,9 @@ class SolverConfig:
     )
     lr_as_tensor: bool = key(False, "keep each group's lr a Tensor (compiled optimizers)")
     on_resume_change: str = key("error", "a checkpoint of another schedule: error or reschedule")
+    cooldown: Branch | None = key(  # noqa: RUF009 (a frozen dataclass, or None)
+        None, "a cooldown from any step: start, length, shape (linear, cosine, 1-sqrt), to or to_lr"
+    )
     ims_per_batch: int = key(16, "detectron2's global batch size")
     reference_world_size: int = key(0, "the world size the schedule was written for (0: off)")
     checkpoint_period: int = key(5000, "detectron2's checkpoint period, in steps")
@@ -163,9 +167,10 @@ RUN_KEYS = (
     "reference_world_size",
     "checkpoint_period",
     "on_resume_change",
+    "cooldown",
 )
-"""How the run steps the scheduler, and detectron2's keys for the batch and world size the
-schedule was written for."""
+"""How the run steps the scheduler, detectron2's keys for the batch and world size the
+schedule was written for, and a cooldown branched off the run."""
 UNSET_BY_DEFAULT = (
     "max_iter",
     "steps",
@@ -215,6 +220,8 @@ def fingerprint(solver: SolverConfig) -> dict[str, str]:
     )
     out["param_schedules"] = repr({k: schedule_identity(v) for k, v in solver.param_schedules.items()})
     out["step_unit"] = solver.units.step_unit
+    out["cooldown"] = repr(solver.cooldown)
+    out["cooldown_start"] = repr(solver.cooldown and solver.cooldown.start)
     return out
 
 

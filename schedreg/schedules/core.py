@@ -73,3 +73,17 @@ class Constant:
 
     def curve(self, steps: Any) -> Any:
         return steps.new_full(steps.shape, self.value)
+
+
+@dataclass(frozen=True)
+class Multiplied:
+    """A multiplier as an lr: ``base_lr * schedule(step)``, as its scheduler writes it.
+
+    >>> Multiplied(Constant(0.5)).lr(3, base_lr=0.2)
+    0.1
+    """
+
+    schedule: Schedule
+
+    def lr(self, step: int, base_lr: float) -> float:
+        return base_lr * self.schedule(step)
