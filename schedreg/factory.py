@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import torch
 from torch.optim import Optimizer
@@ -154,9 +154,7 @@ def build_from_solver(
             return built
         make = functools.partial(_call, entry, solver)
         warmup = None if entry.own_warmup or not warmup_length(solver) else joined(Constant(1.0), solver)
-        scheduler = adopt(built, make, warmup, name, guards)
-        check_run_end(scheduler, solver)
-        return scheduler
+        return ended(adopt(built, make, warmup, name, guards), solver)
     if isinstance(built, LrSchedule):
         if not entry.own_warmup and warmup_length(solver):
             raise ConfigError(
@@ -165,14 +163,14 @@ def build_from_solver(
             )
         identify(guards, built)
         built = cooled(built, solver)
-        return adapter_of(built)(optimizer, built, name, guards)
+        return ended(adapter_of(built)(optimizer, built, name, guards), solver)
     if callable(built):
         schedule = with_warmup(entry, built, solver)
         identify(guards, schedule)  # the main schedule: a cooldown is recorded on its own
         schedule = cooled(schedule, solver)
         if isinstance(schedule, LrSchedule):  # cooled to an absolute lr
-            return AbsoluteLR(optimizer, schedule, name, guards)
-        return MultiplierLambdaLR(optimizer, schedule, name, guards)
+            return ended(AbsoluteLR(optimizer, schedule, name, guards), solver)
+        return ended(MultiplierLambdaLR(optimizer, schedule, name, guards), solver)
     raise TypeError(
         f"the builder registered as {solver.lr_scheduler_name!r} returned {type(built).__name__}; "
         "expected an LRScheduler or a schedule (a function of the step, or an LrSchedule of absolute lrs)"
@@ -200,17 +198,30 @@ def identify(guards: Guards | None, schedule: Any) -> None:
         guards.fingerprint["schedule"] = repr(dataclasses.asdict(schedule))  # type: ignore[arg-type]
 
 
-def check_run_end(scheduler: ScaledLR, solver: SolverConfig) -> None:
-    """Refuse a torch schedule with a closed form whose lr leaves float's range by
-    ``max_iter`` (``ExponentialLR`` with ``gamma: 1.5``): now, not at the step it overflows."""
-    if scheduler.has_closed_form:
+S = TypeVar("S", bound=LRScheduler)
+
+
+def ended(scheduler: S, solver: SolverConfig) -> S:
+    """``scheduler``, once its lrs at the run's end are in float's range (torch's
+    ``ExponentialLR`` with ``gamma: 1.5``, a peer's ``gamma: 10``): refused at build, not at
+    the step it overflows. Only where that end is one lookup: torch's closed forms at
+    ``max_iter``, schedreg's at a ``max_iter`` the config sets (not mmengine's lists, which
+    are replayed step by step and checked as they run)."""
+    if isinstance(scheduler, ScaledLR):
+        closed = scheduler.has_closed_form
+    else:
+        closed = "max_iter" in solver.explicit and not isinstance(
+            getattr(scheduler, "schedule", None), MmengineSchedule
+        )
+    if closed:
         try:
-            scheduler.lrs_at(solver.max_iter)
+            scheduler.lrs_at(solver.max_iter)  # type: ignore[attr-defined]
         except ConfigError as exc:
             raise ConfigError(
                 f"{solver.path('args')}: by {solver.path('max_iter')}={solver.max_iter} the lr leaves "
                 f"float's range ({exc})"
             ) from exc
+    return scheduler
 
 
 def build_schedule(solver: SolverConfig) -> Schedule:

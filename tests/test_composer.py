@@ -6,8 +6,8 @@ and ``composer/core/time.py`` (and llm-foundry's ``llmfoundry/optim/scheduler.py
 scheduler is a multiplier ``alpha`` of each group's lr, read off the clock after ``n`` batches
 (``n`` batches, ``n * global_train_batch_size`` samples, ``n * global_train_batch_size *
 max_seq_len`` tokens), each time converted by ``_convert_time`` (epochs and ``dur`` into
-batches, truncated with ``int()``). Batch ``n`` trains at ``alpha(n)``; with ``trainer_lag``,
-at ``alpha(max(n - 1, 0))`` as in composer's Trainer. The parity study
+batches, truncated with ``int()``). Batch ``n`` trains at ``alpha(n)`` with ``trainer_lag:
+false``; by default, and with it true, at ``alpha(max(n - 1, 0))`` as in composer's Trainer. The parity study
 (benchmarks/parity_composer.py) runs composer's and llm-foundry's own files against schedreg.
 """
 
@@ -44,7 +44,9 @@ def run(cfg: Any, steps: int, optimizer: torch.optim.Optimizer | None = None) ->
 
 def composer(name: str, max_duration: Any = "100ba", **keys: Any) -> dict[str, Any]:
     """A composer/llm-foundry config: ``scheduler`` beside the Trainer's keys (those of
-    ``keys`` that are not the scheduler's: iters_per_epoch, global_train_batch_size, ...)."""
+    ``keys`` that are not the scheduler's: iters_per_epoch, global_train_batch_size, ...),
+    asking for the scheduler's own function (``trainer_lag: false``) unless told otherwise."""
+    keys.setdefault("trainer_lag", False)
     state = ("iters_per_epoch", "global_train_batch_size", "max_seq_len", "trainer_lag")
     scheduler = {k: v for k, v in keys.items() if k not in state}
     return {
@@ -307,10 +309,13 @@ FOUNDRY: list[tuple[str, str, dict[str, Any], Callable[[int], float]]] = [
 
 
 @pytest.mark.parametrize(("name", "max_duration", "keys", "alpha"), FOUNDRY, ids=[f[0] for f in FOUNDRY])
-def test_llm_foundrys_names_in_its_yaml_give_its_schedulers_numbers(name, max_duration, keys, alpha):
+def test_llm_foundrys_names_in_its_yaml_give_the_numbers_its_trainer_gave(name, max_duration, keys, alpha):
     got = run(foundry(name, max_duration, **keys), 110)
-    assert_alpha(got, alpha)
-    assert got[0] == [0.0, 0.0]
+    assert_alpha(got, alpha, lag=True)  # composer's Trainer: batch n at alpha(max(n - 1, 0))
+    assert got[0] == got[1] == [0.0, 0.0]
+    assert_alpha(
+        run(OmegaConf.merge(foundry(name, max_duration, **keys), {"trainer_lag": False}), 110), alpha
+    )
 
 
 # --- time strings -------------------------------------------------------------------------
@@ -360,6 +365,17 @@ def test_a_whole_number_max_duration_counts_epochs_as_composers_trainer_reads_it
 # --- the trainer's lag, the warmup's start, groups, routes --------------------------------
 
 
+def test_a_config_read_as_it_is_gives_composers_trainers_numbers_one_batch_late():
+    def alpha(n: int) -> float:
+        return n / 10 if n < 10 else cosine_anneal(after_warmup(n, 10, 100), 0.1)
+
+    cfg = {
+        "scheduler": {"name": "cosine_with_warmup", "t_warmup": "10ba", "alpha_f": 0.1},
+        "max_duration": "100ba",
+    }
+    assert_alpha(run(cfg, 110), alpha, lag=True)
+
+
 def test_trainer_lag_gives_composers_trainers_numbers_one_batch_late():
     def alpha(n: int) -> float:
         return n / 10 if n < 10 else cosine_anneal(after_warmup(n, 10, 100), 0.1)
@@ -402,7 +418,7 @@ COSINE = {"t_warmup": "10ba", "alpha_f": 0.1}
         composer("cosine_with_warmup", **COSINE),
         OmegaConf.create(composer("cosine_with_warmup", **COSINE)),
         composer("CosineAnnealingWithWarmupScheduler", **COSINE),
-        foundry("cosine_with_warmup", "100ba", **COSINE),
+        OmegaConf.merge(foundry("cosine_with_warmup", "100ba", **COSINE), {"trainer_lag": False}),
         {
             "solver": {
                 "lr_scheduler_name": "composer.CosineAnnealingWithWarmupScheduler",
@@ -636,3 +652,32 @@ def test_a_max_duration_in_scientific_notation_is_the_runs_length():
 
     cfg = {"scheduler": {"name": "cosine_with_warmup", "t_warmup": "10ba"}, "max_duration": "1e2ba"}
     assert solver_config(cfg).max_iter == 100
+
+
+@pytest.mark.parametrize(
+    ("solver_key", "args_key", "value"),
+    [("max_iter", "max_duration", "50ba"), ("warmup_iters", "t_warmup", "1ep")],
+)
+def test_a_solver_length_and_the_composer_argument_it_fills_may_not_disagree(solver_key, args_key, value):
+    solver = {"lr_scheduler_name": "composer.CosineAnnealingWithWarmupScheduler", "iters_per_epoch": 25}
+    solver.update({"max_iter": 100, "warmup_iters": 10, "args": {args_key: value}})
+    with pytest.raises(
+        ConfigError, match=rf"solver\.args\.{args_key}=.* and solver\.{solver_key}=.* both set it"
+    ):
+        schedreg.build_lr_scheduler(
+            {"solver": solver}, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        )
+    solver["args"] = {args_key: "100ba" if args_key == "max_duration" else "10ba"}  # the same length: fine
+    schedreg.build_lr_scheduler(
+        {"solver": solver}, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    )
+
+
+@pytest.mark.parametrize("key", ["max_duration", "trainer_lag", "samples_per_batch"])
+def test_the_trainers_keys_inside_the_scheduler_node_are_refused_as_composer_refuses_them(key):
+    cfg = {
+        "scheduler": {"name": "cosine_with_warmup", "t_warmup": "10ba", key: "10ba"},
+        "max_duration": "100ba",
+    }
+    with pytest.raises(ConfigError, match=rf"^scheduler\.{key} is not an argument of composer's"):
+        schedreg.build_lr_scheduler(cfg, sgd())

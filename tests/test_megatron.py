@@ -594,7 +594,7 @@ BAD = [
     ({**ARGS, "weight_decay_incr_style": "linear"}, r"needs start_weight_decay and end_weight_decay"),
     (
         {**ARGS, "start_weight_decay": 0.0},
-        r"args\.start_weight_decay/end_weight_decay apply to .* linear or cosine",
+        r"args\.start_weight_decay/end_weight_decay \(0\.0, None\) apply to .* linear or cosine",
     ),
     (
         {**ARGS, "weight_decay_incr_style": "linear", "start_weight_decay": 0.1, "end_weight_decay": 0.0},
@@ -804,3 +804,23 @@ def test_the_wd_mult_schedreg_gives_a_group_travels_with_the_optimizers_state():
         resumed.step()
         scheduler.step()
     assert resumed.param_groups[0]["weight_decay"] > 0 and resumed.param_groups[1]["weight_decay"] == 0
+
+
+def test_the_namespace_megatrons_validate_args_returns_builds_as_the_raw_one():
+    raw = argparse.Namespace(**{**ARGS, "weight_decay": 0.1, "weight_decay_incr_style": "constant"})
+    validated = argparse.Namespace(
+        **vars(raw), start_weight_decay=0.1, end_weight_decay=0.1
+    )  # as validate_args
+    lrs = [run(ns, 25) for ns in (raw, validated)]
+    assert lrs[0] == lrs[1]
+    with pytest.raises(ConfigError, match=r"start_weight_decay/end_weight_decay \(0\.1, 0\.2\)"):
+        schedreg.build_lr_scheduler(argparse.Namespace(**{**vars(validated), "end_weight_decay": 0.2}), sgd())
+
+
+def test_a_percent_length_in_args_is_of_the_runs_steps_whatever_the_increment():
+    overrides = ["solver=megatron_wsd", "solver.max_iter=100", "solver.warmup_iters=10"]
+    for increment in (1, 4):
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.001)
+        cfg = compose([*overrides, f"+solver.args.increment={increment}"], None, "schedreg")
+        lrs = [lr for lr, _ in (row[0] for row in run(cfg, 100, optimizer))]
+        assert lrs[80] == 0.001 and lrs[81] < 0.001  # 20% of 100 iterations: the decay starts at 80

@@ -322,7 +322,15 @@ BAD = [
             [{"type": "LinearLR", "by_epoch": False, "end": 5}, {"type": "StepLR", "step_size": 2}],
             None,
         ),
-        r"epoch and iteration schedulers together need .*iters_per_epoch",
+        r"param_scheduler\[1\] steps per epoch .*: set iters_per_epoch",
+    ),
+    (
+        cfg([{"type": "MultiStepLR", "milestones": [8, 11]}], None),
+        r"param_scheduler\[0\] steps per epoch .*: set iters_per_epoch",
+    ),
+    (
+        {"param_scheduler": [{"type": "LinearLR", "by_epoch": False}]},
+        r"param_scheduler\[0\]\.end is not set, and the run's length is unknown",
     ),
 ]
 
@@ -340,6 +348,8 @@ BAD = [
         "unknown argument",
         "epoch window in an iteration loop",
         "mixed windows, no iters_per_epoch",
+        "epoch windows alone, no iters_per_epoch",
+        "no end, no run length",
     ],
 )
 def test_a_bad_param_scheduler_is_one_config_error_naming_the_key(config, message):

@@ -10,14 +10,30 @@ config's, as Megatron asserts by default).
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import torch
 
 from schedreg.adapters.groups import checked, set_group_value, with_lr_scale
+from schedreg.adapters.guards import MAX_STEP
 from schedreg.adapters.multiplier import AbsoluteLR
 from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.schedules.megatron import MegatronSchedule
+
+
+def _nonnegative(value: Any) -> float | None:
+    """``value`` as a float, if it is a finite real number >= 0 (numpy's too, not a bool)."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return float(value) if real and 0 <= float(value) < math.inf else None
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int, if it is an integer >= 0 (numpy's too, not a bool)."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return int(value) if whole and int(value) >= 0 else None
+
 
 CHECKPOINT_KEYS = {
     "max_lr": ("start_lr", "max_lr"),
@@ -52,25 +68,28 @@ class MegatronLR(AbsoluteLR):
             super().step()
             return
         size = self.schedule.increment
-        whole = isinstance(increment, int) and not isinstance(increment, bool) and increment >= 0
-        if not whole or increment % size:
+        count = _whole(increment)
+        if count is None or count % size or self.last_epoch + count // size > MAX_STEP:
             raise ConfigError(
                 f"{self.name}: step(increment={increment!r}) must add a whole number of iterations of "
-                f"{size} samples (the global batch size the schedule was built with)"
+                f"{size} sample{'s' if size > 1 else ''} (the global batch size the schedule was built "
+                f"with), up to {MAX_STEP} steps in all"
             )
-        if increment == size:  # one update: schedreg's own step, with its checks
+        if count == size:  # one update: schedreg's own step, with its checks
             super().step()
             return
         self._step_count += 1
-        self.seek(self.last_epoch + increment // size)
+        self.seek(self.last_epoch + count // size)
 
     def get_lr(self, param_group: dict[str, Any] | None = None) -> Any:  # type: ignore[override]
         """Megatron's ``get_lr(param_group)``: that group's lr now; with no group, torch's:
         every group's."""
         if param_group is None:
             return super().get_lr()
-        peak = param_group.get("max_lr", param_group.get("initial_lr", param_group["lr"]))
-        return self._lr(self.last_epoch, param_group, float(peak))
+        if not isinstance(param_group, dict):
+            raise ConfigError(f"{self.name}: get_lr takes one of the optimizer's groups, got {param_group!r}")
+        peak = self._peak(param_group, param_group.get("initial_lr"))
+        return self._lr(self.last_epoch, param_group, peak)
 
     def get_wd(self, param_group: dict[str, Any] | None = None) -> float:
         """Megatron's ``get_wd(param_group)`` (before the group's ``wd_mult``)."""
@@ -78,22 +97,37 @@ class MegatronLR(AbsoluteLR):
         if not s.schedules_weight_decay:
             raise ConfigError(f"{self.name} schedules no weight decay (set start_wd and end_wd)")
         group = param_group or {}
-        start, end = group.get("start_wd", s.start_wd) or 0.0, group.get("end_wd", s.end_wd) or 0.0
-        return s.weight_decay(self.last_epoch, float(start), float(end))
+        ends = group.get("start_wd", s.start_wd), group.get("end_wd", s.end_wd)
+        start, end = map(_nonnegative, ends)
+        if start is None or end is None:
+            raise self._invalid("a param group's start_wd and end_wd", ends)
+        return s.weight_decay(self.last_epoch, start, end)
 
     def _lr(self, step: int, group: dict[str, Any], peak: float) -> Any:
+        low = _nonnegative(group.get("min_lr", self.schedule.min_lr))
+        if low is None:
+            raise self._invalid("a param group's min_lr", group.get("min_lr"))
         with failures_as_config_errors(f"{self.name} failed at step {step}"):
-            lr = self.schedule.megatron_lr(
-                step * self.schedule.increment, peak, group.get("min_lr", self.schedule.min_lr)
-            )
+            lr = self.schedule.megatron_lr(step * self.schedule.increment, peak, low)
         return with_lr_scale(group, checked(lr, step, self.name, "lr"))
 
     def lrs_at(self, step: int) -> list[float | torch.Tensor]:
         groups = self.optimizer.param_groups[: len(self.base_lrs)]
         return [
-            self._lr(step, group, float(group.get("max_lr", base)))
+            self._lr(step, group, self._peak(group, base))
             for group, base in zip(groups, self.base_lrs, strict=True)
         ]
+
+    def _peak(self, group: dict[str, Any], base: Any) -> float:
+        """The group's ``max_lr`` key, else its base lr: a finite number >= 0."""
+        given = group.get("max_lr", base if base is not None else group.get("lr"))
+        peak = _nonnegative(given)
+        if peak is None:
+            raise self._invalid("a param group's max_lr (its peak)", given)
+        return peak
+
+    def _invalid(self, what: str, value: Any) -> ConfigError:
+        return ConfigError(f"{self.name}: {what} must be finite and >= 0, got {value!r}")
 
     def _adopt(self) -> None:
         """A group joining a weight-decay schedule without a ``wd_mult`` is given one: 0 if its
@@ -110,24 +144,31 @@ class MegatronLR(AbsoluteLR):
     def _write_others(self) -> None:
         """The weight decay, where the schedule has one."""
         if self.schedule.schedules_weight_decay:
-            for group in self.optimizer.param_groups:
-                set_group_value(group, "weight_decay", self.get_wd(group) * group["wd_mult"])
+            for i, group in enumerate(self.optimizer.param_groups):
+                mult = _nonnegative(group["wd_mult"])
+                if mult is None:
+                    raise self._invalid(f"param group {i}'s wd_mult", group["wd_mult"])
+                decay = checked(self.get_wd(group) * mult, self.last_epoch, self.name, "weight decay")
+                set_group_value(group, "weight_decay", decay)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """schedreg's state, or a Megatron checkpoint's (``num_steps`` and the values it was
         built with, which must be this config's: Megatron's default)."""
-        if "num_steps" not in state_dict and "num_iters" not in state_dict:
+        if not isinstance(state_dict, dict) or (
+            "num_steps" not in state_dict and "num_iters" not in state_dict
+        ):
             super().load_state_dict(state_dict)
             return
         self._check_megatron_state(state_dict)
         steps = state_dict.get("num_iters", state_dict.get("num_steps"))
         size = self.schedule.increment
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0 or steps % size:
+        count = _whole(steps)
+        if count is None or count % size or count // size > MAX_STEP:
             raise ConfigError(
                 f"{self.name}: the checkpoint's num_steps={steps!r} is not a whole number of iterations of "
                 f"{size} samples"
             )
-        self.seek(steps // size)
+        self.seek(count // size)
 
     def _check_megatron_state(self, state: dict[str, Any]) -> None:
         s = self.schedule

@@ -8,7 +8,9 @@ when it joins, kept as ``initial_<key>`` (mmengine's name).
 
 from __future__ import annotations
 
-from schedreg.adapters.groups import set_group_value
+import numbers
+
+from schedreg.adapters.groups import checked, set_group_value
 from schedreg.adapters.multiplier import AbsoluteLR
 from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.schedules.mmengine import MmengineSchedule
@@ -32,8 +34,12 @@ class MmengineLR(AbsoluteLR):
             for i, group in enumerate(self.optimizer.param_groups):
                 where = group_key(group, key)
                 current = group["betas"][0] if where == "betas[0]" else group.get(key)
-                if current is None:
-                    raise ConfigError(f"{self.name} schedules {key!r}, which param group {i} does not have")
-                base = group.setdefault(f"initial_{key}", current)
+                if not isinstance(current, numbers.Real) or isinstance(current, bool):
+                    raise ConfigError(
+                        f"{self.name}: the list schedules param_name {key!r}, which param group {i} "
+                        f"{'does not have' if current is None else f'holds as {current!r}, not a number'}"
+                    )
+                base = float(group.setdefault(f"initial_{key}", current))
                 with failures_as_config_errors(f"{self.name} failed at step {step}"):
-                    set_group_value(group, where, self.schedule.value(key, step, float(base)))
+                    value = self.schedule.value(key, step, base)
+                set_group_value(group, where, checked(value, step, self.name, key))

@@ -11,6 +11,7 @@ Their state is the step and the base lrs: a resume, or a jump to any step, is O(
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -78,6 +79,10 @@ class MultiplierLR(LRScheduler):
             multiplier = self.schedule(step)
         if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             checked(multiplier, step, self.name)
+        if multiplier > 1.0 and any(  # an lr past float's range (a peer's alpha of 1e308)
+            not isinstance(b, torch.Tensor) and b * multiplier == math.inf for b in self.base_lrs
+        ):
+            checked(math.inf, step, self.name, "lr")
         return multiplier
 
     def lrs_at(self, step: int) -> list[float | torch.Tensor]:

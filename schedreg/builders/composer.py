@@ -153,6 +153,16 @@ def build(name: str, solver: SolverConfig) -> composer.ComposerSchedule:
     if missing:
         raise ConfigError(f"{path}.{missing[0]} is required by composer's {name}")
     clock = Clock(_max_duration(path, args["max_duration"]), solver.iters_per_epoch, path)
+    per_batch = {"ba": 1, "sp": args["samples_per_batch"], "tok": args["tokens_per_batch"]}
+    for arg, key in (("max_duration", "max_iter"), ("t_warmup", "warmup_iters")):
+        if key in solver.explicit and arg in solver.args:  # both set: they must say the same
+            time = clock.max_duration if arg == "max_duration" else parse_time(f"{path}.{arg}", args[arg])
+            value, unit = clock.convert(arg, time) if time is not None else (None, "ba")
+            if value != getattr(solver, key) * (per_batch[unit] or 0):
+                raise ConfigError(
+                    f"{path}.{arg}={solver.args[arg]!r} and {solver.path(key)}={getattr(solver, key)} "
+                    "both set it, differently; keep one"
+                )
     raw = {k: parse_time(f"{path}.{k}", args[k]) for k in TIMES if k in args}
     fields: dict[str, Any] = {k: clock.convert(k, v) for k, v in raw.items()}
     if "milestones" in args:

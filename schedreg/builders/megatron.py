@@ -110,6 +110,18 @@ def _checked(solver: SolverConfig, path: str) -> dict[str, Any]:
     for arg, key in FROM_SOLVER.items():  # the solver's lengths count steps; Megatron's, increments
         if args.get(arg) is None and key in solver.explicit:
             args[arg] = getattr(solver, key) * increment
+    if (
+        "warmup_iters" in solver.explicit
+        and args.get("lr_warmup_steps", 0) != solver.warmup_iters * increment
+    ):
+        raise ConfigError(
+            f"{path}.lr_warmup_steps={args['lr_warmup_steps']} and {solver.path('warmup_iters')}="
+            f"{solver.warmup_iters} (x increment {increment}) both set the warmup, differently; keep one"
+        )
+    run = solver.max_iter if "max_iter" in solver.explicit else None
+    for key in LENGTHS:  # "20%", "2ep": of the run's steps, each ``increment`` of Megatron's
+        if isinstance(args.get(key), str):
+            args[key] = solver.units.steps(f"{path}.{key}", args[key], run) * increment
     for key in (*LRS, *LENGTHS):
         value = args.get(key)
         if value is None:

@@ -49,6 +49,10 @@ def kind_and_key(where: str, spec: Mapping[str, Any]) -> tuple[str, str]:
                 key = spec.get("param_name")
                 if not isinstance(key, str) or not key:
                     raise ConfigError(f"{where}.param_name must name the param-group key {name} schedules")
+                if kind == "OneCycle" and key != "lr":
+                    raise ConfigError(
+                        f"{where}.param_name={key!r}: mmengine's OneCycle schedules the lr only"
+                    )
             elif "param_name" in spec:
                 raise ConfigError(
                     f"{where}.param_name: {name} schedules {key}; use {kind}ParamScheduler for another key"
@@ -57,8 +61,7 @@ def kind_and_key(where: str, spec: Mapping[str, Any]) -> tuple[str, str]:
     if isinstance(name, str) and name.startswith("ReduceOnPlateau"):
         raise ConfigError(
             f"{where}.type={name!r}: mmengine's plateau scheduler is not supported in a param_scheduler "
-            "list yet; "
-            "use solver=plateau, or torch's ReduceLROnPlateau"
+            "list yet; use solver=plateau, or torch's ReduceLROnPlateau"
         )
     names = [f"{k}{s}" for k in ARGUMENTS for s in SUFFIXES if not (k == "OneCycle" and s == "Momentum")]
     raise ConfigError(f"{where}.type must be one of mmengine's schedulers ({', '.join(names)}), got {name!r}")
@@ -89,8 +92,22 @@ def param_scheduler(solver: SolverConfig) -> mmengine.MmengineSchedule:
         raise ConfigError(f"{path}.param_scheduler must be a list of mmengine scheduler dicts, got {specs!r}")
     per_epoch = solver.iters_per_epoch
     limits = {k: _whole(f"{path}.{k}", solver.args.get(k), 1) for k in ("max_epochs", "max_iters")}
-    if limits["max_iters"] is None and "max_iter" in solver.explicit:
+    if "max_iter" in solver.explicit and limits["max_iters"] not in (None, solver.max_iter):
+        raise ConfigError(
+            f"{path}.max_iters={limits['max_iters']} and {solver.path('max_iter')}={solver.max_iter} "
+            "both set the run's length, differently; keep one"
+        )
+    if "max_iter" in solver.explicit:
         limits["max_iters"] = solver.max_iter  # the run's length: an iteration window's default end
+    if per_epoch is not None:  # the Runner's lengths, each from the other
+        if limits["max_iters"] is None and limits["max_epochs"] is not None:
+            limits["max_iters"] = limits["max_epochs"] * per_epoch
+        if (
+            limits["max_epochs"] is None
+            and limits["max_iters"] is not None
+            and not limits["max_iters"] % per_epoch
+        ):
+            limits["max_epochs"] = limits["max_iters"] // per_epoch
     windows, base = [], None
     for i, spec in enumerate(specs):
         where = f"{path}.param_scheduler[{i}]"
@@ -101,12 +118,13 @@ def param_scheduler(solver: SolverConfig) -> mmengine.MmengineSchedule:
             base = window.arg("eta_max", 0) / window.arg("div_factor", 25.0)  # mmengine rewrites initial_lr
         windows.append(window)
     _one_one_cycle(path, windows)
-    if per_epoch is None and any(w.by_epoch for w in windows) and not all(w.by_epoch for w in windows):
+    schedule = mmengine.MmengineSchedule(tuple(windows), per_epoch or 1)
+    if schedule.horizon > mmengine.MAX_REPLAY:
         raise ConfigError(
-            f"{path}: epoch and iteration schedulers together need {solver.path('iters_per_epoch')} "
-            "(mmengine's len(train_dataloader))"
+            f"{path}.param_scheduler runs to iteration {schedule.horizon}: mmengine's lists are replayed "
+            f"step by step (about 3 s a million): schedreg takes them to {mmengine.MAX_REPLAY} iterations"
         )
-    return mmengine.MmengineSchedule(tuple(windows), per_epoch or 1)
+    return schedule
 
 
 def _one_one_cycle(path: str, windows: list[mmengine.Window]) -> None:
@@ -145,12 +163,22 @@ def _window(
     convert = spec.get("convert_to_iter_based", False)
     if not isinstance(by_epoch, bool) or not isinstance(convert, bool):
         raise ConfigError(f"{where}.by_epoch and convert_to_iter_based must be true or false")
+    if by_epoch and per_epoch is None:
+        raise ConfigError(
+            f"{where} steps per epoch (by_epoch is true, mmengine's default): set iters_per_epoch "
+            "(mmengine's len(train_dataloader)), so that schedreg, stepped once per iteration, knows when "
+            "an epoch ends"
+        )
     default_end = limits["max_epochs"] if by_epoch else limits["max_iters"]
-    if default_end is None and by_epoch and limits["max_iters"] is not None:
-        default_end = 1  # mmengine's iteration loop counts one epoch
+    if spec.get("end") is None and default_end is None:
+        raise ConfigError(
+            f"{where}.end is not set, and the run's length is unknown (mmengine's Runner takes it from "
+            f"train_cfg): set end, or the train loop's max_epochs or max_iters"
+        )
     begin = _whole(f"{where}.begin", spec.get("begin", 0), 0) or 0
-    end = _whole(f"{where}.end", spec.get("end", default_end if default_end is not None else mmengine.INF), 1)
-    assert end is not None
+    end = _whole(f"{where}.end", spec["end"] if spec.get("end") is not None else default_end, 1)
+    if end is None:
+        raise ConfigError(f"{where}.end must be set (an integer): the run's length is unknown")
     if end <= begin:
         raise ConfigError(f"{where}: end={end} must be above begin={begin} (mmengine refuses it)")
     args = {k: spec[k] for k in ARGUMENTS[kind] if k in spec}
@@ -197,8 +225,11 @@ def _check(where: str, kind: str, a: dict[str, Any]) -> None:
     if kind in required and required[kind] not in a:
         raise ConfigError(f"{where}.{required[kind]} is required by mmengine's {kind} schedulers")
     for name in ("gamma", "power", "div_factor", "final_div_factor", "eta_max", "eta_min", "eta_min_ratio"):
-        if a.get(name) is not None:
+        if name in a and (a[name] is not None or name not in ("eta_min", "eta_min_ratio")):
             _number(f"{where}.{name}", a[name])
+    for name in ("div_factor", "final_div_factor"):
+        if a.get(name) == 0:
+            raise ConfigError(f"{where}.{name} must be above 0 (mmengine divides by it)")
     for name in ("factor", "start_factor", "end_factor"):
         if name in a:
             _number(f"{where}.{name}", a[name], 0.0, 1.0)  # mmengine: between 0 and 1

@@ -111,8 +111,6 @@ DURATION_ARGS = frozenset(
         "timescale", "num_decay_steps", "num_stable_steps",
         # timm
         "t_initial", "warmup_t", "decay_t", "noise_range_t", "patience_t", "cooldown_t",
-        # Megatron (its kwargs with increment 1: a length in steps)
-        "wsd_decay_steps",
     }
 )  # fmt: skip
 """Scheduler arguments that count scheduler steps (a value, or a list of them)."""

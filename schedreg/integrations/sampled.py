@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,13 @@ def _lrs_at(base_lr: float, schedule: LrSchedule, step: int) -> list[float]:
     """The default group's lr at ``step``, as its scheduler writes it (an error in its formula
     a ConfigError, as the scheduler's would be)."""
     with failures_as_config_errors(f"the schedule failed at step {step}"):
-        return [schedule.lr(step, base_lr)]
+        lr = schedule.lr(step, base_lr)
+    if not 0.0 <= lr < math.inf:  # as the scheduler refuses it (NaN fails too)
+        raise ConfigError(
+            f"the schedule produced lr {lr!r} at step {step}; a learning rate must be "
+            "finite and >= 0 -- check the schedule's settings"
+        )
+    return [lr]
 
 
 def _torch_preview(

@@ -157,9 +157,13 @@ class ComposerSchedule:
         else:
             length = end = value
             while end <= now:
-                length = int(self.t_mult * length)
-                if length == 0:
+                grown = int(self.t_mult * length)
+                if grown == 0:
                     raise ValueError("composer's warm restarts decayed the cycle's length to 0")
+                if grown == length:  # the length stays: the rest of composer's loop in one step
+                    end += ((now - end) // length + 1) * length
+                    break
+                length = grown
                 end += length
             start = end - length
         return cosine_anneal((now - start) / length, self.alpha_f)

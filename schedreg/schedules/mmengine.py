@@ -22,10 +22,8 @@ from typing import Any
 INF = 10**9
 """mmengine's default ``end`` (its ``INF``)."""
 
-KINDS = (
-    *("Constant", "Step", "MultiStep", "Exponential", "CosineAnnealing", "Linear", "Poly", "OneCycle"),
-    "CosineRestart",
-)
+MAX_REPLAY = 10**7
+"""The furthest iteration a list is replayed to (about 30 s of Python)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +147,18 @@ class MmengineSchedule:
     iters_per_epoch: int = 1
 
     @property
+    def horizon(self) -> int:
+        """The iteration after which no window steps: every value stays as it is from there."""
+        return max(w.end * (self.iters_per_epoch if w.by_epoch else 1) for w in self.windows)
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fields only: the replay's cursor is rebuilt where it is needed."""
+        return {f: getattr(self, f) for f in ("windows", "iters_per_epoch")}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    @property
     def keys(self) -> tuple[str, ...]:
         """The param-group keys it schedules besides the lr, in order."""
         return tuple(dict.fromkeys(w.key for w in self.windows if w.key != "lr"))
@@ -158,6 +168,9 @@ class MmengineSchedule:
 
     def value(self, key: str, step: int, base: float) -> float:
         """``key``'s value at iteration ``step`` for a group whose initial value is ``base``."""
+        step = min(step, self.horizon)  # nothing steps past it
+        if step > MAX_REPLAY:
+            raise ValueError(f"mmengine's list is replayed step by step, up to {MAX_REPLAY}; got {step}")
         cache: dict[tuple[str, float], tuple[int, float]] = self.__dict__.setdefault("_replayed", {})
         done, v = cache.get((key, base), (-1, base))
         if done > step:

@@ -39,7 +39,9 @@ def composer(node: Mapping[str, Any], state: Mapping[str, Any]) -> PeerNode:
     """A composer/llm-foundry ``scheduler`` node as a solver node: ``name`` ->
     ``lr_scheduler_name`` (``composer.<class>``), its arguments and the state's keys ->
     ``args``, ``iters_per_epoch`` kept, ``max_duration`` -> ``max_iter`` where it is in
-    batches or epochs (the run's length, for previews)."""
+    batches or epochs (the run's length, for previews). Read as it is, the config gives the
+    numbers composer's Trainer gave it, one batch late (``trainer_lag: false`` beside
+    ``scheduler``: the scheduler's own function)."""
     name = node["name"]
     if not isinstance(name, str) or not name:
         raise ConfigError(f"scheduler.name must be the name of a scheduler, got {name!r}")
@@ -51,10 +53,16 @@ def composer(node: Mapping[str, Any], state: Mapping[str, Any]) -> PeerNode:
             f"scheduler.name: composer has no scheduler {name!r}{did_you_mean} (it takes "
             f"{', '.join(LLM_FOUNDRY_NAMES)} or one of its classes: {', '.join(COMPOSER_NAMES)})"
         )
+    inside = sorted(set(node) & {"max_duration", "trainer_lag", "samples_per_batch", "tokens_per_batch"})
+    if inside:
+        raise ConfigError(
+            f"scheduler.{inside[0]} is not an argument of composer's {cls} (composer refuses it); "
+            "max_duration and trainer_lag go beside scheduler, the batch's size in global_train_batch_size"
+        )
     args = {k: v for k, v in node.items() if k != "name"}
-    for key in ("max_duration", "trainer_lag"):
-        if key in state:
-            args[key] = state[key]
+    if "max_duration" in state:
+        args["max_duration"] = state["max_duration"]
+    args["trainer_lag"] = state.get("trainer_lag", True)  # the numbers composer's Trainer gave this config
     batch, seq = state.get("global_train_batch_size"), state.get("max_seq_len")
     for key, value in (("global_train_batch_size", batch), ("max_seq_len", seq)):
         if value is not None and (not whole_number(value) or value < 1):
@@ -69,7 +77,7 @@ def composer(node: Mapping[str, Any], state: Mapping[str, Any]) -> PeerNode:
     length = _batches(state.get("max_duration"), state.get("iters_per_epoch"))
     if length:
         solver["max_iter"] = length
-    spelled = {"lr_scheduler_name": "name", "args": ""}
+    spelled = {"lr_scheduler_name": "name", "args": "", "max_iter": "max_duration"}
     return PeerNode(solver, "scheduler", spelled, "composer")
 
 

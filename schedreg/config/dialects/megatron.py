@@ -14,6 +14,7 @@ from typing import Any
 
 from schedreg.config.dialects.node import PeerNode
 from schedreg.errors import ConfigError, suggest
+from schedreg.schedules.megatron import DECAY_STYLES
 
 MEGATRON_NAME = "megatron.OptimizerParamScheduler"
 MEGATRON_KWARGS = (
@@ -79,6 +80,11 @@ def megatron_args(node: Mapping[str, Any]) -> PeerNode:
     warmup a fraction of the decay's length if ``lr_warmup_fraction`` is set; each value
     checked under Megatron's name, as Megatron asserts it."""
     _unknown(set(node), MEGATRON_ARGS, "args")
+    if node.get("global_batch_size") is None and node.get("micro_batch_size") is not None:
+        raise ConfigError(
+            "args.global_batch_size is not set: Megatron makes it micro_batch_size x the data-parallel size, "
+            "which schedreg cannot know; set it (each step counts that many samples)"
+        )
     a = {k: v for k, v in node.items() if k in MEGATRON_ARGS and v is not None}
     for key in ("decoupled_lr", "decoupled_min_lr"):
         if key in a:
@@ -162,12 +168,11 @@ COUNTS = (
     *("train_iters", "train_samples", "lr_decay_iters", "lr_decay_samples", "lr_warmup_iters"),
     *("lr_warmup_samples", "lr_wsd_decay_iters", "lr_wsd_decay_samples", "global_batch_size"),
 )
-DECAY_STYLES = ("constant", "linear", "cosine", "inverse-square-root", "WSD")
 
 
 def _lr(v: Any) -> bool:
-    """A finite number >= 0 (not a bool)."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < math.inf
+    """A finite real number >= 0 (numpy's too, not a bool)."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and 0 <= float(v) < math.inf
 
 
 def _whole(a: Mapping[str, Any], key: str, least: int) -> None:
@@ -188,14 +193,17 @@ def _only(a: Mapping[str, Any], mode: str, unset: tuple[str, ...], zero: str) ->
 
 def _megatron_weight_decay(a: Mapping[str, Any]) -> dict[str, Any]:
     """Megatron's weight decay: ``constant`` writes ``weight_decay`` (``start_weight_decay``
-    and ``end_weight_decay`` unset); the ramps need both ends. Nothing if no key is set."""
+    and ``end_weight_decay`` unset, or equal to it, as Megatron's ``validate_args`` leaves
+    them); the ramps need both ends. Nothing if no key is set."""
     style = a.get("weight_decay_incr_style", "constant")
     start, end = a.get("start_weight_decay"), a.get("end_weight_decay")
     if style == "constant":
-        if start is not None or end is not None:
+        ends = {v for v in (start, end) if v is not None}
+        if ends - {a.get("weight_decay")}:  # Megatron's validate_args sets both to weight_decay
             raise ConfigError(
-                "args.start_weight_decay/end_weight_decay apply to weight_decay_incr_style linear or cosine; "
-                "with constant, set args.weight_decay"
+                f"args.start_weight_decay/end_weight_decay ({start}, {end}) apply to weight_decay_incr_style "
+                "linear or cosine; with constant, the weight decay is args.weight_decay "
+                f"({a.get('weight_decay')})"
             )
         if "weight_decay" not in a:
             return {}
