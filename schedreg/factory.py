@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from typing import Any, Literal, TypeVar, overload
 
 import torch
@@ -20,7 +21,8 @@ from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
 from schedreg.builders.cooldown import cooled
 from schedreg.builders.pure import resolved, with_warmup
-from schedreg.builders.warmup import joined, warmup_length
+from schedreg.builders.schedule_free import is_schedule_free
+from schedreg.builders.warmup import joined, routed_to_schedule_free, warmup_length
 from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
 from schedreg.errors import ConfigError
@@ -49,7 +51,7 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     Raises:
         ConfigError: for any invalid value, naming the key.
     """
-    solver = solver_config(cfg)
+    solver = routed_to_schedule_free(solver_config(cfg), optimizer)
     guards = run_guards(solver)
     python_lrs(optimizer.param_groups)
     check_base_lrs(  # before any library's constructor reads them
@@ -57,7 +59,7 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}",
     )
     if not solver.param_groups and not solver.param_schedules:
-        return build_from_solver(solver, optimizer, guards=guards)
+        return decays_schedule_free(build_from_solver(solver, optimizer, guards=guards), solver, optimizer)
     check_rules_find_groups(solver, optimizer)
     return GroupedLR(
         optimizer,
@@ -66,6 +68,25 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         functools.partial(group_param_schedules, param_schedule_table(solver)),
         guards,
     )
+
+
+def decays_schedule_free(scheduler: Lane, solver: SolverConfig, optimizer: Optimizer) -> Lane:
+    """``scheduler``, with a warning if it decays the lr of a schedule-free optimizer: those
+    average their iterates with weights of the largest lr seen, and are meant to run at a
+    constant lr (a decay on top changes the average it returns)."""
+    if is_schedule_free(optimizer) and getattr(scheduler, "has_closed_form", True):
+        at = [scheduler.lrs_at(round(solver.max_iter * f)) for f in (0.0, 0.1, 0.5, 1.0)]
+        peak, end = max(float(lrs[0]) for lrs in at), float(at[-1][0])
+        if end < peak * (1 - 1e-9):
+            warnings.warn(
+                f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r} decays the lr of a "
+                f"schedule-free optimizer ({peak:g} to {end:g} by max_iter): it is meant to run at a "
+                "constant lr after its warmup (solver=anytime, or constant_with_warmup); a decay changes the "
+                "average it returns",
+                UserWarning,
+                stacklevel=3,
+            )
+    return scheduler
 
 
 def check_rules_find_groups(solver: SolverConfig, optimizer: Optimizer) -> None:

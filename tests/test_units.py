@@ -234,9 +234,8 @@ def test_unit_strings_work_from_the_command_line_and_bad_ones_fail_naming_the_ke
     # detectron2's cosine over 200 iterations after a 20-iteration linear warmup from 0.001
     assert rows[199] == pytest.approx(0.001 * 0.5 * (1 + math.cos(math.pi * 199 / 200)), rel=1e-12)
     assert main(["show", "solver.warmup_iters=abc"]) == 2
-    assert "solver.warmup_iters must be an integer, or a string like '90ep', '500it' or '10%', got 'abc'" in (
-        capsys.readouterr().err
-    )
+    forms = "an integer, or a string like '90ep', '500it', '10%', '300Btok' or '60Msp'"
+    assert f"solver.warmup_iters must be {forms}, got 'abc'" in capsys.readouterr().err
 
 
 def test_lightning_steps_a_plateau_schedule_converted_to_iterations_per_step_and_a_plain_one_per_epoch():
@@ -277,3 +276,72 @@ def test_world_size_scaling_of_a_converted_schedule_scales_iters_per_epoch_too()
     }
     scaled = schedreg.scale_to_world_size({"solver": {**cfg, "ims_per_batch": 16}}, 16)
     assert (scaled.max_iter, scaled.steps, scaled.iters_per_epoch) == (50, (25,), 5)
+
+
+TOKENS = 4 * 2**20  # a global batch of 1024 sequences of 4096 tokens
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("max_iter", "300Btok", round(300e9 / TOKENS)),
+        ("max_iter", "2e9tok", round(2e9 / TOKENS)),
+        ("max_iter", "1.5Ttok", round(1.5e12 / TOKENS)),
+        ("warmup_iters", "60M sp", round(60e6 / 1024)),
+        ("warmup_iters", "5Kit", 5000),
+    ],
+)
+def test_durations_in_tokens_and_samples_are_the_nearest_step_of_what_each_step_consumes(
+    key, value, expected
+):
+    solver = solver_config(
+        {
+            "solver": {
+                "lr_scheduler_name": "cosine",
+                "max_iter": 10**6,
+                "tokens_per_step": TOKENS,
+                "samples_per_step": 1024,
+                key: value,
+            }
+        }
+    )
+    assert getattr(solver, key) == expected
+
+
+def test_a_schedule_written_in_tokens_holds_when_the_batch_size_changes():
+    def warmup_end_in_tokens(tokens_per_step: int) -> int:
+        solver = solver_config(
+            {
+                "solver": {
+                    "lr_scheduler_name": "cosine",
+                    "tokens_per_step": tokens_per_step,
+                    "max_iter": "100Btok",
+                    "warmup_iters": "1Btok",
+                }
+            }
+        )
+        return solver.warmup_iters * tokens_per_step
+
+    for per_step in (2**20, 2**21, 2**22):  # within half a step of a billion tokens, whatever the batch
+        assert abs(warmup_end_in_tokens(per_step) - 10**9) <= per_step / 2
+
+
+@pytest.mark.parametrize(
+    ("solver", "message"),
+    [
+        ({"max_iter": "300Btok"}, r"solver\.max_iter='300Btok' counts tokens: set solver\.tokens_per_step"),
+        ({"max_iter": 100, "warmup_iters": "10Msp"}, r"counts samples: set solver\.samples_per_step"),
+        ({"max_iter": 100, "warmup_iters": "10K%"}, r"a percentage takes no K suffix"),
+        ({"max_iter": "1Btok", "tokens_per_step": 0}, r"solver\.tokens_per_step must be an integer >= 1"),
+    ],
+)
+def test_a_token_or_sample_duration_without_its_size_per_step_is_refused_naming_it(solver, message):
+    with pytest.raises(ConfigError, match=message):
+        solver_config({"solver": {"lr_scheduler_name": "cosine", **solver}})
+
+
+def test_token_durations_work_from_the_command_line(capsys):
+    overrides = ["solver=cosine", "solver.tokens_per_step=1048576", "solver.max_iter=1Btok"]
+    assert main(["show", *overrides, "solver.warmup_iters=100Mtok"]) == 0
+    out = capsys.readouterr().out
+    assert f"{round(1e9 / 2**20)} iterations" in out

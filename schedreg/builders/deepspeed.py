@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 PREFIX = "deepspeed."
 """How schedreg qualifies DeepSpeed's names."""
-NAMES = ("WarmupLR", "WarmupDecayLR", "WarmupCosineLR", "LRRangeTest", "OneCycle")
-"""DeepSpeed's own schedules (its ``VALID_LR_SCHEDULES``)."""
 FROM_SOLVER = {"warmup_num_steps": "warmup_iters", "total_num_steps": "max_iter"}
 """DeepSpeed argument -> the solver key that fills it in when ``params`` leaves it out."""
 

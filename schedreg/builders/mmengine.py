@@ -29,10 +29,12 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "CosineAnnealing": ("T_max", "eta_min", "eta_min_ratio"),
     "Linear": ("start_factor", "end_factor"),
     "Poly": ("eta_min", "power"),
-    "OneCycle": ("eta_max", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor"),
+    "OneCycle": (
+        *("eta_max", "total_steps", "pct_start", "anneal_strategy", "div_factor", "final_div_factor"),
+        "three_phase",
+    ),
     "CosineRestart": ("periods", "restart_weights", "eta_min", "eta_min_ratio"),
 }
-ARGUMENTS["OneCycle"] += ("three_phase",)
 COMMON = ("type", "begin", "end", "by_epoch", "convert_to_iter_based", "verbose", "last_step", "param_name")
 SCALED = ("step_size", "milestones", "T_max", "total_steps", "periods")
 """The arguments ``convert_to_iter_based`` multiplies by the epoch's length, as mmengine does."""

@@ -8,10 +8,12 @@ anchored to the main curve. Both are one :class:`~schedreg.schedules.warmup.Warm
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from schedreg.builders.schedule_free import give_warmup, is_schedule_free, own_warmup, takes_warmup
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.schedules.warmup import Warmup
@@ -58,3 +60,34 @@ def joined(main: M, solver: SolverConfig, *, anchored: bool = False, margin: flo
             margin=margin,
         )
     return Warmup(main, solver.warmup_method, solver.warmup_factor, length)
+
+
+def routed_to_schedule_free(solver: SolverConfig, optimizer: Any) -> SolverConfig:
+    """``solver`` for a schedule-free optimizer: its warmup given to the optimizer's own
+    ``warmup_steps`` (where it averages with it) and taken off the schedule; a warmup on both,
+    a warmup the optimizer cannot take (RAdamScheduleFree's), or a shape other than linear
+    refused."""
+    if not is_schedule_free(optimizer):
+        return solver
+    length, own = warmup_length(solver), own_warmup(optimizer)
+    if length and own:
+        raise ConfigError(
+            f"{solver.path('warmup_iters')}={length}: the schedule-free optimizer warms up itself "
+            f"(warmup_steps={own}); keep one warmup: set {solver.path('warmup_iters')}: 0, or the "
+            "optimizer's warmup_steps to 0 (schedreg then gives it the solver's)"
+        )
+    if not length:
+        return solver
+    if not takes_warmup(optimizer):
+        raise ConfigError(
+            f"{solver.path('warmup_iters')}={length}: {type(optimizer).__name__} takes no warmup (it needs "
+            "none); set it to 0"
+        )
+    if solver.warmup_method != "linear" or ("warmup_factor" in solver.explicit and solver.warmup_factor):
+        raise ConfigError(
+            f"{solver.path('warmup_method')}: a schedule-free optimizer warms up linearly from 0 "
+            f"((k + 1) / warmup_steps); its warmup cannot be {solver.warmup_method} from "
+            f"{solver.warmup_factor:g} x lr"
+        )
+    give_warmup(optimizer, length)
+    return dataclasses.replace(solver, warmup_iters=0, explicit=solver.explicit | {"warmup_iters"})

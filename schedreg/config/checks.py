@@ -120,6 +120,8 @@ def value_checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "checkpoint_period": lambda v: integer(path("checkpoint_period"), v, low=1),
         "interval": choice("interval", INTERVALS),
         "iters_per_epoch": lambda v: None if v is None else integer(path("iters_per_epoch"), v, low=1),
+        "tokens_per_step": lambda v: None if v is None else integer(path("tokens_per_step"), v, low=1),
+        "samples_per_step": lambda v: None if v is None else integer(path("samples_per_step"), v, low=1),
     }
 
 

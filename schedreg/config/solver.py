@@ -97,6 +97,12 @@ class SolverConfig:
     checkpoint_period: int = key(5000, "detectron2's checkpoint period, in steps")
     interval: str = key("iter", "what plain durations count: iter or epoch")
     iters_per_epoch: int | None = key(None, "iterations per epoch, to convert epochs exactly")
+    tokens_per_step: int | None = key(
+        None, "tokens one step consumes (the global batch), for durations in tok"
+    )
+    samples_per_step: int | None = key(
+        None, "samples one step consumes (the global batch), for durations in sp"
+    )
     other: Mapping[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"
@@ -120,7 +126,8 @@ class SolverConfig:
     def units(self) -> Units:
         """How this node's durations were read (and what one ``scheduler.step()`` is)."""
         interval_key, per_epoch_key = self.units_keys or (self.path("interval"), self.path("iters_per_epoch"))
-        return Units(self.interval, self.iters_per_epoch, interval_key, per_epoch_key)
+        consumed = (self.tokens_per_step, self.samples_per_step)
+        return Units(self.interval, self.iters_per_epoch, interval_key, per_epoch_key, *consumed)
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> SolverConfig:
         """A copy where ``defaults`` replace the values of keys the user did not set."""
@@ -163,6 +170,8 @@ OPTIMIZER_KEYS = (
 RUN_KEYS = (
     "interval",
     "iters_per_epoch",
+    "tokens_per_step",
+    "samples_per_step",
     "ims_per_batch",
     "reference_world_size",
     "checkpoint_period",

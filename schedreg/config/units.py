@@ -25,8 +25,10 @@ from typing import Any
 from schedreg.errors import ConfigError
 
 INTERVALS = ("iter", "epoch")
-UNIT_STRING = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ep|it|%)\s*")
-FORMS = "an integer, or a string like '90ep', '500it' or '10%'"
+UNIT_STRING = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)\s*([KMBT]?)\s*(ep|it|%|tok|sp)\s*")
+FORMS = "an integer, or a string like '90ep', '500it', '10%', '300Btok' or '60Msp'"
+SCALES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+"""The suffixes a count may take: thousands, millions, billions, trillions."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Units:
     iters_per_epoch: int | None = None
     interval_key: str = "interval"
     iters_per_epoch_key: str = "iters_per_epoch"
+    tokens_per_step: int | None = None
+    samples_per_step: int | None = None
 
     @property
     def step_unit(self) -> str:
@@ -52,6 +56,8 @@ class Units:
         45000
         >>> [Units("iter", 500).steps("solver.steps", v, max_iter=45000) for v in ("30ep", "10%", "80it")]
         [15000, 4500, 80]
+        >>> Units(tokens_per_step=4 * 2**20).steps("solver.max_iter", "300Btok")
+        71526
         """
         if isinstance(value, bool):
             return value
@@ -64,8 +70,10 @@ class Units:
         match = UNIT_STRING.fullmatch(value)
         if match is None:
             raise ConfigError(f"{path} must be {FORMS}, got {value!r}")
+        if match[2] and match[3] == "%":
+            raise ConfigError(f"{path}={value!r}: a percentage takes no {match[2]} suffix")
         try:
-            return self._resolve(path, value, float(match[1]), match[2], max_iter)
+            return self._resolve(path, value, float(match[1]) * SCALES[match[2]], match[3], max_iter)
         except OverflowError as exc:  # an amount too large to count in
             raise ConfigError(f"{path}={value!r} is too large to count in steps") from exc
 
@@ -78,6 +86,8 @@ class Units:
             if amount > 100:
                 raise ConfigError(f"{path} must be at most 100% of max_iter, got {value!r}")
             return round(amount / 100 * max_iter)
+        if unit in ("tok", "sp"):
+            return self._consumed(path, value, amount, unit)
         if unit == "it":
             if self.step_unit == "epoch":
                 raise ConfigError(
@@ -94,6 +104,20 @@ class Units:
                 f"to convert it, or {self.interval_key}: epoch to step the scheduler once per epoch"
             )
         return round(amount * self.iters_per_epoch)
+
+    def _consumed(self, path: str, value: str, amount: float, unit: str) -> int:
+        """Tokens or samples in steps: each step consumes ``tokens_per_step`` tokens (or
+        ``samples_per_step`` samples, the global batch), the nearest whole step."""
+        what = "tokens" if unit == "tok" else "samples"
+        per_step = self.tokens_per_step if unit == "tok" else self.samples_per_step
+        if per_step is None:
+            raise ConfigError(
+                f"{path}={value!r} counts {what}: set solver.{what}_per_step (what one scheduler step "
+                "consumes) to convert it"
+            )
+        if self.step_unit == "epoch":
+            raise ConfigError(f"{path}={value!r} counts {unit}, but this schedule is stepped once per epoch")
+        return round(amount / per_step)
 
 
 def _whole(path: str, text: str, amount: float) -> int:

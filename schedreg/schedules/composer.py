@@ -18,9 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-UNITS = ("ba", "sp", "tok")
-"""The units a converted time is in (composer turns epochs and ``dur`` into these)."""
-
 Time = tuple[int, str]
 """A converted time: a whole number of ``ba``, ``sp`` or ``tok``."""
 

@@ -12,17 +12,9 @@ from typing import Any
 from schedreg.config.composer_time import parse_time
 from schedreg.config.dialects.node import PeerNode, whole_number
 from schedreg.errors import ConfigError, suggest
+from schedreg.schedules.composer import SHAPES
 
-COMPOSER_NAMES = (
-    *("StepScheduler", "MultiStepScheduler", "ConstantScheduler", "LinearScheduler", "ExponentialScheduler"),
-    *("CosineAnnealingScheduler", "CosineAnnealingWarmRestartsScheduler", "PolynomialScheduler"),
-    *("MultiStepWithWarmupScheduler", "ConstantWithWarmupScheduler", "LinearWithWarmupScheduler"),
-    *(
-        "CosineAnnealingWithWarmupScheduler",
-        "PolynomialWithWarmupScheduler",
-        "InverseSquareRootWithWarmupScheduler",
-    ),
-)
+COMPOSER_NAMES = SHAPES
 """composer's scheduler classes (and llm-foundry's one), registered as ``composer.<name>``."""
 LLM_FOUNDRY_NAMES = {
     "constant_with_warmup": "ConstantWithWarmupScheduler",

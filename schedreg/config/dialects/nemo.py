@@ -11,13 +11,9 @@ from typing import Any
 
 from schedreg.config.dialects.node import PeerNode
 from schedreg.errors import ConfigError
+from schedreg.schedules.nemo import SHAPES
 
-NEMO_NAMES = (
-    *("WarmupPolicy", "WarmupHoldPolicy", "CosineAnnealing", "WarmupAnnealing", "SquareAnnealing"),
-    *("SquareRootAnnealing", "InverseSquareRootAnnealing", "T5InverseSquareRootAnnealing"),
-    *("NoamAnnealing", "NoamHoldAnnealing", "PolynomialDecayAnnealing", "PolynomialHoldDecayAnnealing"),
-    *("WarmupHoldAnnealLinear", "WarmupHoldAnnealOneMinusSquareRoot"),
-)
+NEMO_NAMES = SHAPES
 """NeMo's own schedules, registered as ``nemo.<name>``."""
 NEMO_LIGHTNING_KEYS = ("monitor", "reduce_on_plateau", "interval", "frequency")
 """Keys of a NeMo ``sched`` node that Lightning reads, not the scheduler."""
