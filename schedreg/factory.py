@@ -118,6 +118,7 @@ def run_guards(solver: SolverConfig) -> Guards:
         on_resume_change=solver.on_resume_change,
         epochs=epochs,
         epoch_keys=(solver.path("max_iter"), solver.path("iters_per_epoch")),
+        advance_on=solver.advance_on,
     )
 
 

@@ -148,6 +148,8 @@ class GroupedLR(LRScheduler):
                 f"no param group here follows a plateau schedule, so step() takes no argument; got "
                 f"step{args!r}{' with ' + repr(kwargs) if kwargs else ''}"
             )
+        if self._step_count >= 1 and self.guards.holds(self.optimizer):
+            return
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._adopt()

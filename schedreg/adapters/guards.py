@@ -68,6 +68,9 @@ class Guards:
         on_resume_change: ``"error"`` or ``"reschedule"``.
         epochs: the schedule's length in epochs, when it is stepped once per epoch.
         epoch_keys: the keys the epoch warning names.
+        advance_on: ``"step"`` (every ``scheduler.step()`` advances) or ``"update"`` (only
+            one after an optimizer update: an update AMP's GradScaler skipped, or the extra
+            calls of a loop that steps per micro-batch or per process, leave it where it is).
     """
 
     fingerprint: dict[str, str] | None = None
@@ -75,6 +78,19 @@ class Guards:
     epochs: int | None = None
     epoch_keys: tuple[str, str] = ("solver.max_iter", "solver.iters_per_epoch")
     warned_outside: bool = False
+    advance_on: str = "step"
+    updates_seen: int = 0
+
+    def holds(self, optimizer: Optimizer) -> bool:
+        """Whether this ``step()`` is to leave the schedule where it is: ``advance_on:
+        update``, and no optimizer update since the schedule last advanced."""
+        if self.advance_on != "update":
+            return False
+        updates = getattr(optimizer, "_schedreg_updates", 0)
+        if updates == self.updates_seen:
+            return True
+        self.updates_seen = updates
+        return False
 
     # --- resume ------------------------------------------------------------------------
 
@@ -352,6 +368,7 @@ def check_saved_groups(optimizer: Optimizer, saved: Sequence[int]) -> None:
 
 def _mark_stepped(optimizer: Optimizer, args: Any, kwargs: Any) -> None:
     optimizer._opt_called = True  # type: ignore[attr-defined]  # the flag torch's schedulers read
+    optimizer._schedreg_updates = getattr(optimizer, "_schedreg_updates", 0) + 1  # type: ignore[attr-defined]
 
 
 def track_optimizer_steps(optimizer: Optimizer) -> None:

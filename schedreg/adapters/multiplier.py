@@ -107,6 +107,8 @@ class MultiplierLR(LRScheduler):
         silently jump, and a metric belongs to ``ReduceLROnPlateau``."""
         if args:
             raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
+        if self._step_count >= 1 and self.guards.holds(self.optimizer):
+            return
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._step_count += 1

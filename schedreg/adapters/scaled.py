@@ -48,6 +48,7 @@ from schedreg.adapters.guards import (
     checked_state,
     saved_step,
     skipped_by_amp,
+    track_optimizer_steps,
 )
 from schedreg.errors import ConfigError, failures_as_config_errors
 from schedreg.schedules.core import Schedule
@@ -155,6 +156,8 @@ class ScaledLR(LRScheduler):
         """torch's step on torch's own lrs, then the multiplier on top. torch's deprecated
         ``step(epoch)`` takes a finite epoch only (torch would count steps from NaN)."""
         extras = self._schedreg
+        if getattr(self, "_step_count", 1) >= 1 and extras.guards.holds(self.optimizer):
+            return
         if args or kwargs:  # the checks of torch's step(epoch); a plain step() skips them
             epoch = kwargs.get("epoch", args[0] if args and not self.takes_metric else None)
             if epoch is not None and not math.isfinite(as_float(epoch)):
@@ -645,4 +648,5 @@ def adopt(
         covered=len(scheduler.optimizer.param_groups),
     )
     adopted._scale()
+    track_optimizer_steps(scheduler.optimizer)  # for advance_on: update
     return adopted

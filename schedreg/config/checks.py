@@ -115,6 +115,7 @@ def value_checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "lr_as_tensor": boolean("lr_as_tensor"),
         "on_resume_change": choice("on_resume_change", ("error", "reschedule")),
         "cooldown": lambda v: cooldown_node(path("cooldown"), v),
+        "advance_on": choice("advance_on", ("step", "update")),
         "ims_per_batch": lambda v: integer(path("ims_per_batch"), v, low=1),
         "reference_world_size": lambda v: integer(path("reference_world_size"), v, low=0),
         "checkpoint_period": lambda v: integer(path("checkpoint_period"), v, low=1),

@@ -89,6 +89,7 @@ class SolverConfig:
     )
     lr_as_tensor: bool = key(False, "keep each group's lr a Tensor (compiled optimizers)")
     on_resume_change: str = key("error", "a checkpoint of another schedule: error or reschedule")
+    advance_on: str = key("step", "step: every scheduler.step() advances; update: only after an update")
     cooldown: Branch | None = key(  # noqa: RUF009 (a frozen dataclass, or None)
         None, "a cooldown from any step: start, length, shape (linear, cosine, 1-sqrt), to or to_lr"
     )
@@ -176,6 +177,7 @@ RUN_KEYS = (
     "reference_world_size",
     "checkpoint_period",
     "on_resume_change",
+    "advance_on",
     "cooldown",
 )
 """How the run steps the scheduler, detectron2's keys for the batch and world size the
