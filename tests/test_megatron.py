@@ -573,10 +573,6 @@ BAD = [
     ({**ARGS, "lr_warmup_iter": 3}, r"args\.lr_warmup_iter; did you mean args\.lr_warmup_iters\?"),
     ({**ARGS, "decoupled_lr": 0.01}, r"args\.decoupled_lr=0\.01: give the groups it is for their own peak"),
     ({**ARGS, "use_checkpoint_opt_param_scheduler": True}, r"use_checkpoint_opt_param_scheduler: schedreg's"),
-    (
-        {**ARGS, "override_opt_param_scheduler": True},
-        r"override_opt_param_scheduler: schedreg's resume guard",
-    ),
     ({**ARGS, "min_lr": math.nan}, r"min_lr must be a finite number >= 0, got nan"),
     ({**ARGS, "lr_warmup_init": -0.01}, r"args\.lr_warmup_init must be a finite number >= 0, got -0\.01"),
     ({**ARGS, "lr_warmup_iters": -1}, r"args\.lr_warmup_iters must be an integer >= 0, got -1"),
@@ -824,3 +820,41 @@ def test_a_percent_length_in_args_is_of_the_runs_steps_whatever_the_increment():
         cfg = compose([*overrides, f"+solver.args.increment={increment}"], None, "schedreg")
         lrs = [lr for lr, _ in (row[0] for row in run(cfg, 100, optimizer))]
         assert lrs[80] == 0.001 and lrs[81] < 0.001  # 20% of 100 iterations: the decay starts at 80
+
+
+def test_megatrons_override_lets_the_arguments_win_over_a_checkpoint_and_says_what_changed():
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler({**ARGS, "lr_decay_style": "cosine"}, optimizer)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    state = scheduler.state_dict()
+    changed = {**ARGS, "lr_decay_style": "linear"}
+    with pytest.raises(ConfigError, match="different schedule"):
+        schedreg.build_lr_scheduler(changed, sgd()).load_state_dict(state)
+    resumed_optimizer = sgd()
+    resumed = schedreg.build_lr_scheduler(
+        {**changed, "override_opt_param_scheduler": True}, resumed_optimizer
+    )
+    with pytest.warns(UserWarning, match=r"resuming under a changed schedule \(.*cosine.*linear.*\)"):
+        resumed.load_state_dict(state)
+    assert resumed.last_epoch == 5
+    n, warmup, decay = 5 * GBS, 3 * GBS, 20 * GBS
+    expected = 0.001 + (1 - (n - warmup) / (decay - warmup)) * (0.1 - 0.001)  # linear, from the saved step
+    assert resumed_optimizer.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_loading_a_checkpoint_twice_does_not_count_its_steps_twice():
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler(ARGS, optimizer)
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+    ours = scheduler.state_dict()
+    megatrons = {"max_lr": 0.1, "min_lr": 0.001, "lr_warmup_steps": 3 * GBS, "lr_decay_steps": 20 * GBS}
+    megatrons.update({"lr_decay_style": "linear", "num_steps": 4 * GBS})
+    for state in (ours, megatrons):
+        resumed = schedreg.build_lr_scheduler(ARGS, sgd())
+        resumed.load_state_dict(state)
+        resumed.load_state_dict(state)  # Megatron's own load adds num_steps each time
+        assert resumed.last_epoch == 4 and resumed.num_steps == 4 * GBS

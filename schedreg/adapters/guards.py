@@ -52,6 +52,9 @@ BEYOND_THE_SCHEDULE = (
 the groups, other keys' schedules, what a step is): compared even where the schedule built
 is the same."""
 
+RESCHEDULE = ("reschedule", "override")
+"""The resume policies where the config wins (``override`` is Megatron's name for it)."""
+
 STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups")
 """What :meth:`Guards.stamp` adds to a scheduler's own state."""
 
@@ -65,7 +68,7 @@ class Guards:
 
     Attributes:
         fingerprint: the resolved schedule, key by key (None: resume is not checked).
-        on_resume_change: ``"error"`` or ``"reschedule"``.
+        on_resume_change: ``"error"``, or ``"reschedule"`` (alias ``"override"``).
         epochs: the schedule's length in epochs, when it is stepped once per epoch.
         epoch_keys: the keys the epoch warning names.
         advance_on: ``"step"`` (every ``scheduler.step()`` advances) or ``"update"`` (only
@@ -142,11 +145,17 @@ class Guards:
             return False
         said = [key for key in changed if key != "schedule"] or changed  # the keys say it shorter
         diff = "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in said)
-        if self.on_resume_change != "reschedule":
+        if self.on_resume_change not in RESCHEDULE:
             raise ConfigError(
                 f"the checkpoint was saved under a different schedule ({diff}); set "
                 "solver.on_resume_change: reschedule to run the new schedule from the saved step"
             )
+        warnings.warn(
+            f"resuming under a changed schedule ({diff}): solver.on_resume_change is "
+            f"{self.on_resume_change}, so the new schedule runs from the saved step",
+            UserWarning,
+            stacklevel=3,
+        )
         return True
 
     def check_branch(self, saved: Mapping[str, Any], now: Mapping[str, Any], step: int) -> None:
@@ -154,7 +163,7 @@ class Guards:
         new one starts before the saved ``step``: the lrs already trained stay as they were."""
         starts = [canonical(saved.get("cooldown_start")), canonical(now.get("cooldown_start"))]
         early = [start for start in starts if isinstance(start, int) and start < step]
-        if early and self.on_resume_change != "reschedule":
+        if early and self.on_resume_change not in RESCHEDULE:
             raise ConfigError(
                 f"the checkpoint's step is {step}, but the cooldown changed ({saved.get('cooldown')} -> "
                 f"{now.get('cooldown')}) where one starts before it, at {early[0]}: the steps between "

@@ -113,7 +113,7 @@ def value_checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "bias_lr_factor": lambda v: number(path("bias_lr_factor"), v, low=0.0, low_open=True),
         "clip_gradients": lambda v: clip_gradients(path("clip_gradients"), v),
         "lr_as_tensor": boolean("lr_as_tensor"),
-        "on_resume_change": choice("on_resume_change", ("error", "reschedule")),
+        "on_resume_change": choice("on_resume_change", ("error", "reschedule", "override")),
         "cooldown": lambda v: cooldown_node(path("cooldown"), v),
         "advance_on": choice("advance_on", ("step", "update")),
         "ims_per_batch": lambda v: integer(path("ims_per_batch"), v, low=1),

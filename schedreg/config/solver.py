@@ -88,7 +88,7 @@ class SolverConfig:
         None, "schedules of other group keys (momentum, betas[0], weight_decay)", factory=dict
     )
     lr_as_tensor: bool = key(False, "keep each group's lr a Tensor (compiled optimizers)")
-    on_resume_change: str = key("error", "a checkpoint of another schedule: error or reschedule")
+    on_resume_change: str = key("error", "a checkpoint of another schedule: error, or reschedule (override)")
     advance_on: str = key("step", "step: every scheduler.step() advances; update: only after an update")
     cooldown: Branch | None = key(  # noqa: RUF009 (a frozen dataclass, or None)
         None, "a cooldown from any step: start, length, shape (linear, cosine, 1-sqrt), to or to_lr"

@@ -68,6 +68,11 @@ def megatron_kwargs(node: Mapping[str, Any]) -> PeerNode:
         )
     args = {k: v for k, v in node.items() if v is not None}
     solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args}
+    override = args.pop("override_opt_param_scheduler", False)
+    if not isinstance(override, bool):
+        raise ConfigError(f"override_opt_param_scheduler must be true or false, got {override!r}")
+    if override:
+        solver["on_resume_change"] = "override"  # Megatron's: the arguments win over the checkpoint
     spelled = {"args": "OptimizerParamScheduler", "base_lr": "OptimizerParamScheduler.max_lr"}
     if _lr(args.get("max_lr")):
         solver["base_lr"] = args["max_lr"]
@@ -152,11 +157,13 @@ def megatron_args(node: Mapping[str, Any]) -> PeerNode:
     if wsd is not None:
         args["wsd_decay_steps"] = wsd * scale
     args.update(_megatron_weight_decay(a))
-    for key in ("override_opt_param_scheduler", "use_checkpoint_opt_param_scheduler"):
-        if a.get(key):
-            args[key] = a[key]
+    if a.get("use_checkpoint_opt_param_scheduler"):
+        args["use_checkpoint_opt_param_scheduler"] = a["use_checkpoint_opt_param_scheduler"]  # refused
     solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args}
+    if a.get("override_opt_param_scheduler"):
+        solver["on_resume_change"] = "override"  # Megatron's: the arguments win over the checkpoint
     spelled = {"args": "OptimizerParamScheduler", "max_iter": "train_iters", "base_lr": "lr"}
+    spelled["on_resume_change"] = "override_opt_param_scheduler"
     if "lr" in a:
         solver["base_lr"] = a["lr"]  # the optimizer's lr where schedreg builds it, and previews'
     if a.get("train_iters"):
