@@ -21,7 +21,7 @@ from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
 from schedreg.builders.cooldown import cooled
 from schedreg.builders.pure import resolved, with_warmup
-from schedreg.builders.schedule_free import is_schedule_free
+from schedreg.builders.schedule_free import is_schedule_free, own_warmup
 from schedreg.builders.warmup import joined, routed_to_schedule_free, warmup_length
 from schedreg.config.parse import solver_config
 from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
@@ -71,21 +71,29 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
 
 
 def decays_schedule_free(scheduler: Lane, solver: SolverConfig, optimizer: Optimizer) -> Lane:
-    """``scheduler``, with a warning if it decays the lr of a schedule-free optimizer: those
-    average their iterates with weights of the largest lr seen, and are meant to run at a
-    constant lr (a decay on top changes the average it returns)."""
-    if is_schedule_free(optimizer) and getattr(scheduler, "has_closed_form", True):
-        at = [scheduler.lrs_at(round(solver.max_iter * f)) for f in (0.0, 0.1, 0.5, 1.0)]
-        peak, end = max(float(lrs[0]) for lrs in at), float(at[-1][0])
-        if end < peak * (1 - 1e-9):
-            warnings.warn(
-                f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r} decays the lr of a "
-                f"schedule-free optimizer ({peak:g} to {end:g} by max_iter): it is meant to run at a "
-                "constant lr after its warmup (solver=anytime, or constant_with_warmup); a decay changes the "
-                "average it returns",
-                UserWarning,
-                stacklevel=3,
-            )
+    """``scheduler``, checked for a schedule-free optimizer, which averages its iterates with
+    weights of the largest lr seen and is meant to run at a constant lr after its own warmup:
+    a schedule that rises (a warmup of its own: timm's ``warmup_t``, DeepSpeed's) on top of the
+    optimizer's is refused, and one that decays is warned of."""
+    if not is_schedule_free(optimizer) or not getattr(scheduler, "has_closed_form", True):
+        return scheduler
+    steps = sorted({0, 1, 2, 5, *(round(solver.max_iter * f) for f in (0.01, 0.1, 0.5, 1.0))})
+    lrs = [float(scheduler.lrs_at(step)[0]) for step in steps]
+    peak = max(lrs)
+    if lrs[0] < peak * (1 - 1e-9) and own_warmup(optimizer):
+        raise ConfigError(
+            f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r} warms up itself, and so does "
+            f"the schedule-free optimizer (warmup_steps={own_warmup(optimizer)}); keep one warmup"
+        )
+    if lrs[-1] < peak * (1 - 1e-9):
+        warnings.warn(
+            f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r} decays the lr of a "
+            f"schedule-free optimizer ({peak:g} to {lrs[-1]:g} by max_iter): it is meant to run at a "
+            "constant lr after its warmup (solver=anytime, or constant_with_warmup); a decay changes the "
+            "average it returns",
+            UserWarning,
+            stacklevel=3,
+        )
     return scheduler
 
 
@@ -235,6 +243,15 @@ def ended(scheduler: S, solver: SolverConfig) -> S:
         closed = "max_iter" in solver.explicit and not isinstance(
             getattr(scheduler, "schedule", None), MmengineSchedule
         )
+    branch = solver.cooldown
+    if closed and branch is not None and branch.to_lr is not None:  # a cooldown falls, never rises
+        at_start = [float(lr) for lr in scheduler.lrs_at(branch.start)]  # type: ignore[attr-defined]
+        above = [i for i, lr in enumerate(at_start) if branch.to_lr > lr]
+        if above:
+            raise ConfigError(
+                f"{solver.path('cooldown')}.to_lr={branch.to_lr} is above param group {above[0]}'s lr at the "
+                f"cooldown's start ({at_start[above[0]]:g}): a cooldown falls to it; use to (a fraction)"
+            )
     if closed:
         try:
             scheduler.lrs_at(solver.max_iter)  # type: ignore[attr-defined]

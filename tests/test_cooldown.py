@@ -213,3 +213,13 @@ def test_plot_draws_several_cooldown_branches_of_one_run_in_one_figure(tmp_path,
     row = dict(zip(header.split(","), rows[70].split(","), strict=True))
     lrs = [float(v) for k, v in row.items() if k.startswith("solver.cooldown.start=")]
     assert lrs == pytest.approx([0.0, 0.001 * (1 - math.sqrt(0.5)), 0.001], rel=1e-9, abs=1e-300)
+
+
+def test_a_cooldown_to_an_lr_above_a_groups_lr_at_its_start_is_refused():
+    with pytest.raises(ConfigError, match=r"cooldown\.to_lr=0\.05 is above param group 1's lr"):
+        run(anytime(start=50, length=10, to_lr=0.05), 1)  # groups at 0.1 and 0.03
+
+
+def test_a_cooldown_starting_inside_the_warmup_is_refused():
+    with pytest.raises(ConfigError, match=r"cooldown\.start=5 is inside the warmup"):
+        run(anytime(start=5, length=10), 1)

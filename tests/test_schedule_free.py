@@ -90,3 +90,34 @@ def test_an_ordinary_optimizer_keeps_the_solvers_warmup():
     optimizer = torch.optim.AdamW(params(), lr=0.01)
     schedreg.build_lr_scheduler(ANYTIME, optimizer)
     assert optimizer.param_groups[0]["lr"] == 0.0 and "warmup_steps" not in optimizer.param_groups[0]
+
+
+def test_a_schedule_with_a_warmup_of_its_own_on_an_optimizer_with_one_is_refused():
+    timm = {"solver": {"lr_scheduler_name": "CosineLRScheduler", "max_iter": 100}}
+    timm["solver"]["args"] = {"t_initial": 100, "warmup_t": 3}
+    with pytest.raises(ConfigError, match=r"warms up itself, and so does the schedule-free optimizer"):
+        schedreg.build_lr_scheduler(timm, ScheduleFreeLike(params(), warmup_steps=5))
+    deepspeed = {"solver": {"lr_scheduler_name": "deepspeed.WarmupLR", "max_iter": 100, "warmup_iters": 3}}
+    with pytest.raises(ConfigError, match=r"warms up itself, and so does the schedule-free optimizer"):
+        schedreg.build_lr_scheduler(deepspeed, ScheduleFreeLike(params()))
+
+
+def test_an_epoch_warmup_without_iters_per_epoch_is_refused():
+    cfg = {"solver": {**ANYTIME["solver"], "interval": "epoch", "max_iter": 10, "warmup_iters": 2}}
+    with pytest.raises(ConfigError, match="counts epochs, but a schedule-free optimizer"):
+        schedreg.build_lr_scheduler(cfg, ScheduleFreeLike(params()))
+
+
+def test_a_schedule_per_group_on_a_schedule_free_optimizer_is_refused():
+    cfg = {"solver": {**ANYTIME["solver"], "param_groups": {"head": {"params": ["*"], "warmup_iters": 7}}}}
+    with pytest.raises(ConfigError, match="a schedule per group on a schedule-free optimizer"):
+        schedreg.build_lr_scheduler(cfg, ScheduleFreeLike(params()))
+
+
+def test_resuming_with_the_optimizers_state_loaded_first_keeps_the_warmup_it_was_given():
+    first = ScheduleFreeLike(params(), lr=0.01)
+    schedreg.build_lr_scheduler(ANYTIME, first)
+    resumed = ScheduleFreeLike(params(), lr=0.01)
+    resumed.load_state_dict(first.state_dict())  # warmup_steps=10, as schedreg gave it
+    schedreg.build_lr_scheduler(ANYTIME, resumed)
+    assert resumed.param_groups[0]["warmup_steps"] == 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from schedreg.builders.warmup import warmup_length
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
 from schedreg.schedules.cooldown import Cooldown, LrCooldown
@@ -29,6 +30,12 @@ def cooled(built: Any, solver: SolverConfig) -> Any:
             f"{solver.path('cooldown')}: a cooldown applies to schedreg's closed-form schedules "
             "(detectron2's, transformers', DeepSpeed's, NeMo's, composer's, the shapes), not to "
             f"{solver.lr_scheduler_name!r}"
+        )
+    if branch.start < warmup_length(solver):
+        raise ConfigError(
+            f"{solver.path('cooldown')}.start={branch.start} is inside the warmup "
+            f"({solver.path('warmup_iters')}={solver.warmup_iters}): a cooldown branches off the schedule "
+            "after it"
         )
     if isinstance(built, LrSchedule):
         return LrCooldown(built, branch)

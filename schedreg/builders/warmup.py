@@ -70,6 +70,19 @@ def routed_to_schedule_free(solver: SolverConfig, optimizer: Any) -> SolverConfi
     if not is_schedule_free(optimizer):
         return solver
     length, own = warmup_length(solver), own_warmup(optimizer)
+    if length and solver.units.step_unit == "epoch":
+        raise ConfigError(
+            f"{solver.path('warmup_iters')}={length} counts epochs, but a schedule-free optimizer warms up "
+            f"over its own updates; set {solver.path('iters_per_epoch')} to convert it"
+        )
+    if solver.param_groups and any(rule.schedule is not None for rule in solver.param_groups):
+        raise ConfigError(
+            f"{solver.path('param_groups')}: a schedule per group on a schedule-free optimizer is not "
+            "supported (its warmup is the optimizer's, one for all groups); give the rules lrs, not schedules"
+        )
+    if length and own == length and all(g.get("warmup_steps") == length for g in optimizer.param_groups):
+        # resumed: the optimizer's state holds the warmup it was given
+        return dataclasses.replace(solver, warmup_iters=0, explicit=solver.explicit | {"warmup_iters"})
     if length and own:
         raise ConfigError(
             f"{solver.path('warmup_iters')}={length}: the schedule-free optimizer warms up itself "
