@@ -433,3 +433,14 @@ def test_an_old_module_path_imports_warns_with_the_new_path_and_forwards(old, ne
         warnings.simplefilter("ignore", DeprecationWarning)
         exec(f"from {old} import {name} as forwarded", namespace)
     assert namespace["forwarded"] is getattr(new_module, name)
+
+
+def test_every_package_of_schedreg_is_listed_for_the_wheel():
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {
+        ".".join(init.parent.relative_to(root).parts) for init in (root / "schedreg").rglob("__init__.py")
+    }
+    assert packages - listed == set()

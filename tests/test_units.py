@@ -345,3 +345,12 @@ def test_token_durations_work_from_the_command_line(capsys):
     assert main(["show", *overrides, "solver.warmup_iters=100Mtok"]) == 0
     out = capsys.readouterr().out
     assert f"{round(1e9 / 2**20)} iterations" in out
+
+
+def test_a_token_duration_under_half_a_step_is_refused_rather_than_made_0():
+    with pytest.raises(
+        ConfigError, match=r"solver\.warmup_iters='4tok' is less than half a step of 10 tokens"
+    ):
+        solver_config(
+            {"solver": {"lr_scheduler_name": "cosine", "tokens_per_step": 10, "warmup_iters": "4tok"}}
+        )

@@ -117,7 +117,10 @@ class Units:
             )
         if self.step_unit == "epoch":
             raise ConfigError(f"{path}={value!r} counts {unit}, but this schedule is stepped once per epoch")
-        return round(amount / per_step)
+        steps = round(amount / per_step)
+        if amount and not steps:
+            raise ConfigError(f"{path}={value!r} is less than half a step of {per_step} {what}: 0 steps")
+        return steps
 
 
 def _whole(path: str, text: str, amount: float) -> int:
