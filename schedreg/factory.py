@@ -59,7 +59,9 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         f"{solver.path('lr_scheduler_name')}={solver.lr_scheduler_name!r}",
     )
     if not solver.param_groups and not solver.param_schedules:
-        return decays_schedule_free(build_from_solver(solver, optimizer, guards=guards), solver, optimizer)
+        return checked_for_schedule_free(
+            build_from_solver(solver, optimizer, guards=guards), solver, optimizer
+        )
     check_rules_find_groups(solver, optimizer)
     return GroupedLR(
         optimizer,
@@ -70,7 +72,7 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     )
 
 
-def decays_schedule_free(scheduler: Lane, solver: SolverConfig, optimizer: Optimizer) -> Lane:
+def checked_for_schedule_free(scheduler: Lane, solver: SolverConfig, optimizer: Optimizer) -> Lane:
     """``scheduler``, checked for a schedule-free optimizer, which averages its iterates with
     weights of the largest lr seen and is meant to run at a constant lr after its own warmup:
     a schedule that rises (a warmup of its own: timm's ``warmup_t``, DeepSpeed's) on top of the

@@ -124,7 +124,7 @@ def param_scheduler(solver: SolverConfig) -> mmengine.MmengineSchedule:
     if schedule.horizon > mmengine.MAX_REPLAY:
         raise ConfigError(
             f"{path}.param_scheduler runs to iteration {schedule.horizon}: mmengine's lists are replayed "
-            f"step by step (about 3 s a million): schedreg takes them to {mmengine.MAX_REPLAY} iterations"
+            f"step by step: schedreg takes them to {mmengine.MAX_REPLAY} iterations"
         )
     return schedule
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 INF = 10**9
 """mmengine's default ``end`` (its ``INF``)."""
 
 MAX_REPLAY = 10**7
-"""The furthest iteration a list is replayed to (about 30 s of Python)."""
+"""The furthest iteration a list is replayed to: the replay is Python, step by step."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +50,28 @@ class Window:
     args: tuple[tuple[str, Any], ...] = ()
     base: float | None = None
 
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        """``args`` as a mapping (read at every step: made once)."""
+        return dict(self.args)
+
+    @cached_property
+    def milestones(self) -> Counter[int]:
+        """How often each step is a milestone (mmengine's ``Counter``)."""
+        return Counter(self.params.get("milestones", ()))
+
     def arg(self, name: str, default: Any = None) -> Any:
-        return dict(self.args).get(name, default)
+        return self.params.get(name, default)
 
     def value(self, t: int, v: float, base: float) -> float:
         """mmengine's ``_get_value`` at the window's step ``t``, from the current value ``v``."""
-        kind, a = self.kind, dict(self.args)
+        kind, a = self.kind, self.params
         base = self.base if self.base is not None else base
         total = self.end - self.begin - 1
         if kind == "Step":
             return v if t == 0 or t % a["step_size"] != 0 else v * a.get("gamma", 0.1)
         if kind == "MultiStep":
-            counts = Counter(a["milestones"])
+            counts = self.milestones
             return v * a.get("gamma", 0.1) ** counts[t] if t in counts else v
         if kind == "Constant":
             factor = a.get("factor", 1.0 / 3)
@@ -146,13 +157,14 @@ class MmengineSchedule:
     windows: tuple[Window, ...]
     iters_per_epoch: int = 1
 
-    @property
+    @cached_property
     def horizon(self) -> int:
         """The iteration after which no window steps: every value stays as it is from there."""
         return max(w.end * (self.iters_per_epoch if w.by_epoch else 1) for w in self.windows)
 
     def __getstate__(self) -> dict[str, object]:
-        """The fields only: the replay's cursor is rebuilt where it is needed."""
+        """The fields only: the replay's cursor and what is made from the fields are rebuilt
+        where they are needed."""
         return {f: getattr(self, f) for f in ("windows", "iters_per_epoch")}
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -175,20 +187,31 @@ class MmengineSchedule:
         done, v = cache.get((key, base), (-1, base))
         if done > step:
             done, v = -1, base
-        windows = [w for w in self.windows if w.key == key]
+        every, per_iteration, per_epoch = self._stepped.get(key, ((), (), ()))
         if done < 0:
-            v, done = self._calls(windows, 0, v, base, lambda w: True), 0
+            v, done = _calls(every, 0, v, base), 0
         for k in range(done, step):  # the steps after iteration k
-            v = self._calls(windows, k + 1, v, base, lambda w: not w.by_epoch)
+            v = _calls(per_iteration, k + 1, v, base)
             if (k + 1) % self.iters_per_epoch == 0:
-                v = self._calls(windows, (k + 1) // self.iters_per_epoch, v, base, lambda w: w.by_epoch)
+                v = _calls(per_epoch, (k + 1) // self.iters_per_epoch, v, base)
         cache[(key, base)] = (step, v)
         return v
 
-    def _calls(self, windows: list[Window], call: int, v: float, base: float, which: Any) -> float:
-        """The windows ``which`` picks, stepped for their ``call``-th time (0: when built),
-        in list order: each active one turns ``v`` into its next value."""
-        for w in windows:
-            if which(w) and w.begin <= call < w.end:
-                v = w.value(call - w.begin, v, base)
-        return v
+    @cached_property
+    def _stepped(self) -> dict[str, tuple[tuple[Window, ...], ...]]:
+        """Each key's windows in list order: all of them (stepped when built), those stepped
+        after each iteration, those stepped after each epoch."""
+        out: dict[str, tuple[tuple[Window, ...], ...]] = {}
+        for key in dict.fromkeys(w.key for w in self.windows):
+            mine = tuple(w for w in self.windows if w.key == key)
+            out[key] = (mine, tuple(w for w in mine if not w.by_epoch), tuple(w for w in mine if w.by_epoch))
+        return out
+
+
+def _calls(windows: tuple[Window, ...], call: int, v: float, base: float) -> float:
+    """``windows`` stepped for their ``call``-th time (0: when built), in list order: each
+    active one turns ``v`` into its next value."""
+    for w in windows:
+        if w.begin <= call < w.end:
+            v = w.value(call - w.begin, v, base)
+    return v
