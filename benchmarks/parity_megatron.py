@@ -1,6 +1,7 @@
 """Parity study: schedreg's Megatron-LM dialect against Megatron's own scheduler.
 
-    python benchmarks/parity_megatron.py --source PATH/optimizer_param_scheduler.py [--json out.json]
+    python benchmarks/parity_megatron.py --source PATH/optimizer_param_scheduler.py \
+        [--calculator PATH/num_microbatches_calculator.py] [--json out.json]
 
 Megatron-LM is not a schedreg dependency, and installing it pulls in most of its stack: this
 loads its ``megatron/core/optimizer_param_scheduler.py`` alone (from a checkout or an installed package),
@@ -11,8 +12,9 @@ batch size) or the scheduler's own keywords. Both sides get the same optimizer, 
 carrying ``max_lr``, ``min_lr`` and ``wd_mult`` as Megatron's optimizer builds them, and
 are stepped as Megatron's ``train_step`` does: Megatron's ``step(increment=global batch
 size)`` after each optimizer step, schedreg's ``step()`` (or ``step(increment=...)`` where
-the case says so). Reports the largest relative difference of any group's lr or weight
-decay at any iteration.
+the case says so). With ``--calculator``, Megatron's step batch-size schedule too: its
+``StepBatchsizeNumMicroBatchesCalculator`` gives each iteration's batch, on a sample clock.
+Reports the largest relative difference of any group's lr or weight decay at any iteration.
 """
 
 from __future__ import annotations
@@ -237,10 +239,67 @@ def side_by_side(cls: Any, name: str, form: str, params: dict[str, Any], groups:
     return compare(name, params, stepped(ours_opt, step, T), theirs)
 
 
+RAMP_BASE = {
+    "lr": 0.1,
+    "min_lr": 0.001,
+    "weight_decay": 0.01,
+    "train_samples": 3000,
+    "lr_warmup_samples": 300,
+    "micro_batch_size": 1,
+}
+RAMPS: list[tuple[str, dict[str, Any]]] = [
+    ("ramp tokens cosine", {"step_batch_size_schedule": "0:8 2K:16 3.5K:32", "seq_length": 4}),
+    ("ramp tokens, floored", {"step_batch_size_schedule": "0:6 1001:12 2002:24", "seq_length": 7}),
+    ("ramp samples WSD", {"step_batch_size_schedule": "0:10,700:20", "lr_decay_style": "WSD",
+                          "lr_wsd_decay_samples": 900, "lr_wsd_decay_style": "minus_sqrt"}),
+    ("ramp samples inv-sqrt", {"step_batch_size_schedule": "1K:24 0:12",
+                               "lr_decay_style": "inverse-square-root", "lr_decay_samples": 2500}),
+]  # fmt: skip
+"""Megatron's sample-based runs with a step batch-size schedule (thresholds in tokens where
+``seq_length`` is given)."""
+
+
+def ramp_side_by_side(cls: Any, calculator: Any, name: str, params: dict[str, Any]) -> float:
+    """Megatron's training loop with a batch-size ramp, as ``train`` runs it: the calculator
+    updated at the consumed samples, the iteration trained at its batch size, the scheduler
+    stepped by it; against schedreg's scheduler stepped the same way by its own
+    ``batch_size``. Compares every iteration's lr, weight decay, batch size and
+    ``num_steps``, and the iterations the run takes (Megatron's ``update_train_iters``)."""
+    args = {**RAMP_BASE, "lr_decay_style": "cosine", **params}
+    ramp = calculator(1, 1, False, 0, args["step_batch_size_schedule"], args.get("seq_length"))
+    kwargs = translate({**args, "global_batch_size": 1})  # sample-based: lengths are samples
+    theirs_opt, ours_opt = optimizer((0.1, 0.03), (1.0, 0.0), (0.001,) * 2, 0.01), None
+    ours_opt = optimizer((0.1, 0.03), (1.0, 0.0), (0.001,) * 2, 0.01)
+    peer = cls(theirs_opt, **kwargs)
+    ours = schedreg.build_lr_scheduler(args, ours_opt)
+    rows: tuple[list[list[float]], list[list[float]]] = ([], [])
+    consumed = iterations = 0
+    while consumed < args["train_samples"]:
+        ramp.update(consumed, consistency_check=True)
+        size = ramp.get_current_global_batch_size()
+        for out, opt, sched, bs in (
+            (rows[1], theirs_opt, peer, size),
+            (rows[0], ours_opt, ours, ours.batch_size),
+        ):
+            values = [float(g[key]) for g in opt.param_groups for key in ("lr", "weight_decay")]
+            out.append([*values, float(bs), float(sched.num_steps)])
+            opt.step()
+            sched.step(increment=bs)
+        consumed += size
+        iterations += 1
+    steps = ours.guards.clock.ramp.steps_to(args["train_samples"])
+    rows[0].append([float(steps)])
+    rows[1].append([float(iterations)])
+    return compare(name, params, rows[0], rows[1])
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--source", required=True, help="Megatron's megatron/core/optimizer_param_scheduler.py"
+    )
+    parser.add_argument(
+        "--calculator", help="Megatron's megatron/core/num_microbatches_calculator.py: adds the ramps"
     )
     parser.add_argument("--json")
     args = parser.parse_args(argv)
@@ -248,7 +307,18 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     worst = {}
     for name, form, params, groups in CASES:
         worst[f"{name} {params}"] = side_by_side(cls, name, form, params, groups)
-    return finish(worst, f"{len(CASES)} cases x 2-3 groups x (lr, weight decay) x {T} iterations", args.json)
+    what = f"{len(CASES)} cases x 2-3 groups x (lr, weight decay) x {T} iterations"
+    if args.calculator:
+        calculator = load_source(
+            args.calculator, "megatron_num_microbatches", {}
+        ).StepBatchsizeNumMicroBatchesCalculator
+        for name, params in RAMPS:
+            worst[f"{name} {params}"] = ramp_side_by_side(cls, calculator, name, params)
+        what += (
+            f"; {len(RAMPS)} batch-size ramps x 2 groups x (lr, weight decay, batch size, num_steps) at "
+            "every iteration, and the iteration count"
+        )
+    return finish(worst, what, args.json)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Any
 
 from schedreg import _moved
 from schedreg.builders import builtin
-from schedreg.config.parse import solver_config
+from schedreg.config.parse import saved_solver, solver_config
 from schedreg.config.scaling import scale_to_world_size
 from schedreg.config.solver import SolverConfig
 from schedreg.errors import ConfigError
@@ -61,6 +61,7 @@ __all__ = [
     "build_param_groups",
     "lr_curve",
     "register_scheduler",
+    "saved_solver",
     "scale_to_world_size",
     "solver_config",
 ]

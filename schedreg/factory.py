@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
+from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, overload
 
 import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from schedreg.adapters.clock import Clock
 from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import check_base_lrs, python_lrs
 from schedreg.adapters.guards import Guards
@@ -19,11 +21,13 @@ from schedreg.adapters.mmengine import MmengineLR
 from schedreg.adapters.multiplier import AbsoluteLR, MultiplierLambdaLR
 from schedreg.adapters.scaled import ScaledLR, adopt
 from schedreg.adapters.timm import TimmLR
+from schedreg.builders.clock import rescaled
 from schedreg.builders.cooldown import cooled
 from schedreg.builders.pure import resolved, with_warmup
 from schedreg.builders.schedule_free import is_schedule_free, own_warmup
 from schedreg.builders.warmup import joined, routed_to_schedule_free, warmup_length
-from schedreg.config.parse import solver_config
+from schedreg.config.dialects import PeerNode
+from schedreg.config.parse import find_solver, plain, saved_solver, solver_config
 from schedreg.config.solver import SolverConfig, fingerprint, schedule_identity
 from schedreg.errors import ConfigError
 from schedreg.registry import SCHEDULERS, Entry
@@ -53,6 +57,7 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     """
     solver = routed_to_schedule_free(solver_config(cfg), optimizer)
     guards = run_guards(solver)
+    guards.source, guards.rebuild = saved_source(cfg), rebuilt
     python_lrs(optimizer.param_groups)
     check_base_lrs(  # before any library's constructor reads them
         [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups],
@@ -70,6 +75,38 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         functools.partial(group_param_schedules, param_schedule_table(solver)),
         guards,
     )
+
+
+def saved_source(cfg: Any) -> dict[str, Any] | None:
+    """The solver node ``cfg`` holds, as plain data a checkpoint can carry (and
+    ``torch.load(weights_only=True)`` read): None where it holds anything else (a function
+    in ``args``), or is a validated :class:`SolverConfig`."""
+    node, path = find_solver(cfg)
+    if isinstance(node, SolverConfig):
+        return None
+    if isinstance(node, PeerNode):
+        source = {
+            "node": plain(node.node),
+            "path": node.path,
+            "spelled": dict(node.spelled),
+            "peer": node.peer,
+        }
+    else:
+        source = {"node": plain(node), "path": path, "spelled": {}, "peer": ""}
+    return source if _plain_data(source) else None
+
+
+def _plain_data(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _plain_data(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(map(_plain_data, value))
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def rebuilt(source: Mapping[str, Any], optimizer: Optimizer) -> LRScheduler:
+    """The scheduler a checkpoint's saved solver node builds over ``optimizer``."""
+    return build_lr_scheduler(saved_solver({"solver": source}), optimizer)
 
 
 def checked_for_schedule_free(scheduler: Lane, solver: SolverConfig, optimizer: Optimizer) -> Lane:
@@ -123,12 +160,15 @@ def run_guards(solver: SolverConfig) -> Guards:
     if solver.units.step_unit == "epoch" and "max_iter" in solver.explicit:
         rules = [rule.schedule.max_iter for rule in solver.param_groups if rule.schedule is not None]
         epochs = max([solver.max_iter, *rules])  # the longest schedule of any group
+    units = solver.units
+    clock = Clock(solver.clock, units.per_step, solver.batch_size_schedule, solver.tokens_per_sample)
     return Guards(
         fingerprint=fingerprint(resolve(solver)[1]),
         on_resume_change=solver.on_resume_change,
         epochs=epochs,
         epoch_keys=(solver.path("max_iter"), solver.path("iters_per_epoch")),
         advance_on=solver.advance_on,
+        clock=clock,
     )
 
 
@@ -194,12 +234,12 @@ def build_from_solver(
                 "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
             )
         identify(guards, built)
-        built = cooled(built, solver)
+        built = rescaled(cooled(built, solver), solver)
         return ended(adapter_of(built)(optimizer, built, name, guards), solver)
     if callable(built):
         schedule = with_warmup(entry, built, solver)
         identify(guards, schedule)  # the main schedule: a cooldown is recorded on its own
-        schedule = cooled(schedule, solver)
+        schedule = rescaled(cooled(schedule, solver), solver)
         if isinstance(schedule, LrSchedule):  # cooled to an absolute lr
             return ended(AbsoluteLR(optimizer, schedule, name, guards), solver)
         return ended(MultiplierLambdaLR(optimizer, schedule, name, guards), solver)

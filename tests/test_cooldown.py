@@ -103,13 +103,40 @@ def test_a_cooldown_applies_to_a_peer_schedule_with_absolute_lrs():
     [
         {"lr_scheduler_name": "StepLR", "args": {"step_size": 10}},
         {"lr_scheduler_name": "CosineLRScheduler", "args": {"t_initial": 100}},
-        {"lr_scheduler_name": "megatron.OptimizerParamScheduler", "max_iter": 100},
     ],
-    ids=["torch", "timm", "megatron"],
+    ids=["torch", "timm"],
 )
 def test_a_cooldown_on_a_schedule_stepped_its_own_way_is_refused(solver):
     with pytest.raises(ConfigError, match=r"^solver\.cooldown: a cooldown applies to schedreg's closed-form"):
         schedreg.build_lr_scheduler({"solver": {**solver, "cooldown": {"start": 50, "length": 10}}}, sgd())
+
+
+@pytest.mark.parametrize("to", [{"to": 0.1}, {"to_lr": 0.002}])
+def test_megatrons_schedule_cools_down_inside_its_own_protocol(to):
+    """Megatron's cosine (warmup 10, decay to 0.001 at 100), a 1-sqrt cooldown from 50 over 20
+    steps; each group at its own peak, its weight decay Megatron's."""
+    cfg = {
+        "lr_scheduler_name": "megatron.OptimizerParamScheduler",
+        "max_iter": 100,
+        "warmup_iters": 10,
+        "args": {"lr_decay_style": "cosine", "min_lr": 0.001},
+        "cooldown": {"start": 50, "length": 20, "shape": "1-sqrt", **to},
+    }
+    got = run({"solver": cfg}, 80)
+
+    def megatron(t: int, peak: float) -> float:
+        if t <= 10:
+            return peak * t / 10
+        return 0.001 + 0.5 * (math.cos(math.pi * (t - 10) / 90) + 1) * (peak - 0.001)
+
+    for g, peak in enumerate(LRS):
+        v0 = megatron(50, peak)
+        low = v0 * to["to"] if "to" in to else to["to_lr"]
+        for t in range(80):
+            expected = (
+                megatron(t, peak) if t < 50 else low + (v0 - low) * FALL["1-sqrt"](min(1, (t - 50) / 20))
+            )
+            assert got[t][g] == pytest.approx(expected, rel=1e-12), (g, t)
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,14 @@ def test_every_solver_option_composes_builds_and_runs(option):
     assert all(0 <= lr < math.inf for lr in lrs)
 
 
+@pytest.mark.parametrize("option", SOLVERS)
+def test_every_solver_option_builds_with_its_own_lengths(option):
+    """The preset's own max_iter, steps and warmup (in iterations, '1000it'), interpolations
+    into its arguments included."""
+    lrs = run(composed(f"solver={option}"), 3)
+    assert all(0 <= lr < math.inf for lr in lrs)
+
+
 @pytest.mark.parametrize("solver", ["cosine", "exponential"])
 @pytest.mark.parametrize("warmup", WARMUPS)
 def test_every_warmup_option_composes_with_any_solver(solver, warmup):

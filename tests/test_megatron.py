@@ -532,7 +532,8 @@ def test_a_megatron_checkpoint_with_its_legacy_keys_resumes_too():
 )
 def test_a_megatron_checkpoint_saved_under_another_config_is_refused_naming_the_key(key, value):
     scheduler = schedreg.build_lr_scheduler(RAMP, sgd())
-    with pytest.raises(ConfigError, match=rf"the config's {key}=.* and the Megatron checkpoint's .* differ"):
+    differ = rf"the Megatron checkpoint's differ \({key}: config .*, checkpoint {value!r}\)"
+    with pytest.raises(ConfigError, match=differ):
         scheduler.load_state_dict({**MEGATRON_CHECKPOINT, key: value})
 
 
@@ -572,7 +573,10 @@ BAD = [
     ({**ARGS, "lr_decay_stlye": "cosine"}, r"args\.lr_decay_stlye; did you mean args\.lr_decay_style\?"),
     ({**ARGS, "lr_warmup_iter": 3}, r"args\.lr_warmup_iter; did you mean args\.lr_warmup_iters\?"),
     ({**ARGS, "decoupled_lr": 0.01}, r"args\.decoupled_lr=0\.01: give the groups it is for their own peak"),
-    ({**ARGS, "use_checkpoint_opt_param_scheduler": True}, r"use_checkpoint_opt_param_scheduler: schedreg's"),
+    (
+        {**ARGS, "use_checkpoint_opt_param_scheduler": True, "override_opt_param_scheduler": True},
+        "are both set; Megatron refuses both",
+    ),
     ({**ARGS, "min_lr": math.nan}, r"min_lr must be a finite number >= 0, got nan"),
     ({**ARGS, "lr_warmup_init": -0.01}, r"args\.lr_warmup_init must be a finite number >= 0, got -0\.01"),
     ({**ARGS, "lr_warmup_iters": -1}, r"args\.lr_warmup_iters must be an integer >= 0, got -1"),

@@ -100,6 +100,12 @@ class GroupedLR(LRScheduler):
         """Whether ``step`` wants a metric (some groups follow ``ReduceLROnPlateau``)."""
         return any(getattr(scheduler, "takes_metric", False) for _, _, scheduler in self.lanes)
 
+    @property
+    def batch_size(self) -> int | None:
+        """The global batch size of the next update, as the config gives it (see
+        :attr:`MultiplierLR.batch_size <schedreg.adapters.multiplier.MultiplierLR.batch_size>`)."""
+        return self.guards.clock.batch_size(self.last_epoch)
+
     def _new_lane(self, indices: list[int]) -> tuple[Any, GroupView, Lane]:
         view = GroupView(self.optimizer, indices)
         group = view.param_groups[0]
@@ -139,8 +145,12 @@ class GroupedLR(LRScheduler):
                 set_group_value(group, key, value)
 
     def step(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        """Advance every group's schedule by one step; a metric goes to plateau schedules
-        only, and without one an argument is refused (it would be dropped)."""
+        """Advance every group's schedule by one step (on a token or sample clock, by
+        ``tokens=``/``samples=``, as :class:`~schedreg.adapters.multiplier.MultiplierLR`);
+        a metric goes to plateau schedules only, and without one an argument is refused (it
+        would be dropped)."""
+        consumed = kwargs.pop("tokens", None), kwargs.pop("samples", None)
+        moved = self.guards.clock.advance(self.last_epoch, type(self).__name__, *consumed)
         if self.takes_metric and not (args or kwargs):  # before any lane moves
             raise TypeError("some param groups follow a plateau schedule: step them with step(metric)")
         if (args or kwargs) and not self.takes_metric:
@@ -156,9 +166,11 @@ class GroupedLR(LRScheduler):
         for _, _, scheduler in self.lanes:
             if getattr(scheduler, "takes_metric", False):
                 scheduler.step(*args, **kwargs)
+            elif moved != 1 or self.guards.clock.unit != "step":
+                scheduler.seek(self.last_epoch + moved)  # its own clock counts steps
             else:
                 scheduler.step()
-        self.last_epoch += 1
+        self.last_epoch += moved
         self._step_count += 1
         self._apply_param_schedules()
         self._last_lr = lr_values(self.optimizer.param_groups)
@@ -190,6 +202,7 @@ class GroupedLR(LRScheduler):
         owner = type(self).__name__
         state = checked_state(state_dict, owner, self.STATE_KEYS)
         step = saved_step(state, owner)
+        self.guards.checkpoint_schedule(state, self)
         if self.guards.rescheduled(state, self.optimizer):
             self.last_epoch = step
             for _, _, scheduler in self.lanes:

@@ -3,9 +3,10 @@
 :class:`Guards` holds the run's checks and their state; every scheduler of schedreg calls it
 at the same points (its first ``step()``, each write, ``state_dict``/``load_state_dict``):
 
-* **resume** -- the schedule's fingerprint travels with the state; a state saved under a
-  different schedule is refused, listing what differs, or rescheduled from the saved step
-  (``on_resume_change: reschedule``); a state over another number of param groups is refused;
+* **resume** -- the schedule's fingerprint (and the solver node it was built from) travels
+  with the state; a state saved under a different schedule is refused, listing what differs,
+  rescheduled from the saved step (``on_resume_change: reschedule``), or rebuilt under the
+  checkpoint's own schedule (``use_checkpoint``); a state over another number of param groups is refused;
   a state that is no dict, or whose keys hold values no scheduler writes, is refused where it
   enters (:func:`checked_state`), and so is one another kind of scheduler wrote (:func:`check_kind`);
 * **epochs** -- a schedule declared in epochs stepped past its end warns once (the mark of
@@ -24,18 +25,20 @@ import numbers
 import operator
 import warnings
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch.optim import Optimizer
 
+from schedreg.adapters.clock import Clock
 from schedreg.adapters.groups import GroupView, as_float, short_repr
 from schedreg.errors import ConfigError
 
 FINGERPRINT_DEFAULTS: dict[str, str | None] = {
     **{"step_unit": "iter", "bias_lr_factor": None, "schedule": None},
     **{"cooldown": "None", "cooldown_start": "None"},
+    **{"clock": "step", "batch_size_schedule": "None", "batch_size_rescale": "none"},
 }
 """Fingerprint keys that older checkpoints lack, with the value they implied (None: not
 recorded then, so not compared: an old run may have used any value)."""
@@ -47,15 +50,21 @@ BEYOND_THE_SCHEDULE = (
     "step_unit",
     "cooldown",
     "cooldown_start",
+    "clock",
+    "batch_size_schedule",
+    "batch_size_rescale",
 )
 """Fingerprint keys that shape more than a pure schedule's multiplier (the groups' base lrs,
-the groups, other keys' schedules, what a step is): compared even where the schedule built
-is the same."""
+the groups, other keys' schedules, what a step is, how far it goes): compared even where the
+schedule built is the same."""
 
 RESCHEDULE = ("reschedule", "override")
 """The resume policies where the config wins (``override`` is Megatron's name for it)."""
+USE_CHECKPOINT = "use_checkpoint"
+"""The resume policy where the checkpoint's schedule wins (Megatron's
+``use_checkpoint_opt_param_scheduler``)."""
 
-STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups")
+STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups", "solver")
 """What :meth:`Guards.stamp` adds to a scheduler's own state."""
 
 _LR = operator.itemgetter("lr")
@@ -74,6 +83,11 @@ class Guards:
         advance_on: ``"step"`` (every ``scheduler.step()`` advances) or ``"update"`` (only
             one after an optimizer update: an update AMP's GradScaler skipped, or the extra
             calls of a loop that steps per micro-batch or per process, leave it where it is).
+        clock: how far a ``step()`` goes (:class:`~schedreg.adapters.clock.Clock`): one
+            step, or the tokens or samples consumed.
+        source: the solver node the scheduler was built from, as plain data (saved with the
+            state, for ``use_checkpoint``); None where it holds other objects.
+        rebuild: builds a scheduler from a saved ``source`` over an optimizer (the factory's).
     """
 
     fingerprint: dict[str, str] | None = None
@@ -83,6 +97,9 @@ class Guards:
     warned_outside: bool = False
     advance_on: str = "step"
     updates_seen: int = 0
+    clock: Clock = field(default_factory=Clock)
+    source: dict[str, Any] | None = None
+    rebuild: Callable[[Mapping[str, Any], Optimizer], Any] | None = None
 
     def holds(self, optimizer: Optimizer) -> bool:
         """Whether this ``step()`` is to leave the schedule where it is: ``advance_on:
@@ -104,7 +121,9 @@ class Guards:
         if self.fingerprint is None:
             return state
         pending = len(optimizer.param_groups) - covered
-        extra = {"pending_groups": pending} if pending > 0 else {}
+        extra: dict[str, Any] = {"pending_groups": pending} if pending > 0 else {}
+        if self.source is not None:
+            extra["solver"] = self.source
         return {**state, "fingerprint": dict(self.fingerprint), "param_groups": covered, **extra}
 
     def rescheduled(
@@ -122,9 +141,33 @@ class Guards:
         saved_groups, groups = state.get("param_groups"), len(optimizer.param_groups)
         if saved_groups is not None and saved_groups + state.get("pending_groups", 0) != groups:
             raise other_groups(saved_groups + state.get("pending_groups", 0), groups)
+        changed = self.changes(state, equivalent)
+        if not changed:
+            return False
+        if self.on_resume_change not in RESCHEDULE:
+            raise ConfigError(
+                f"the checkpoint was saved under a different schedule ({changed}); set "
+                "solver.on_resume_change: reschedule to run the new schedule from the saved step, or "
+                "use_checkpoint to run the checkpoint's"
+            )
+        warnings.warn(
+            f"resuming under a changed schedule ({changed}): solver.on_resume_change is "
+            f"{self.on_resume_change}, so the new schedule runs from the saved step",
+            UserWarning,
+            stacklevel=3,
+        )
+        return True
+
+    def changes(
+        self, state: Mapping[str, Any], equivalent: Collection[str] = (), branches: bool = True
+    ) -> str:
+        """What differs between the schedule ``state`` was saved under and this one, in words
+        (``steps: (600,) -> (500,)``); empty where nothing does (see :meth:`rescheduled`). A
+        changed cooldown is a branch, no change, where ``branches`` (and :meth:`check_branch`
+        allows it)."""
         saved, now = state.get("fingerprint"), self.fingerprint
         if saved is None or now is None or saved == now:
-            return False
+            return ""
         saved = {**FINGERPRINT_DEFAULTS, **saved}
         unknown = {key for key, value in saved.items() if value is None}  # older releases did not record it
         changed = [
@@ -138,25 +181,48 @@ class Guards:
             changed = [
                 key for key in changed if key in BEYOND_THE_SCHEDULE
             ]  # written otherwise, built the same
-        if "cooldown" in changed:
+        if "cooldown" in changed and branches:
             self.check_branch(saved, now, saved_step(state, "the checkpoint"))
             changed = [key for key in changed if key not in ("cooldown", "cooldown_start")]
         if not changed or set(changed) <= set(equivalent):
-            return False
+            return ""
         said = [key for key in changed if key != "schedule"] or changed  # the keys say it shorter
-        diff = "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in said)
-        if self.on_resume_change not in RESCHEDULE:
+        return "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in said)
+
+    def checkpoint_schedule(self, state: Mapping[str, Any], scheduler: Any) -> None:
+        """Under ``use_checkpoint``, where ``state`` was saved under another schedule: make
+        ``scheduler`` the one the checkpoint's own solver node builds over its optimizer (its
+        schedule, clock and checks), so that the state then loads as saved. Refused where the
+        checkpoint holds no solver node, or its schedule needs another kind of scheduler."""
+        if self.on_resume_change != USE_CHECKPOINT or self.rebuild is None:
+            return
+        changed = self.changes(state, branches=False)
+        if not changed:
+            return
+        source = state.get("solver")
+        if source is None:
             raise ConfigError(
-                f"the checkpoint was saved under a different schedule ({diff}); set "
-                "solver.on_resume_change: reschedule to run the new schedule from the saved step"
+                f"solver.on_resume_change is use_checkpoint, but the checkpoint holds no schedule to use (it "
+                f"was saved by an older schedreg, or from a config holding other objects); its schedule "
+                f"differs ({changed}): resume under the config it was saved with, or set reschedule"
+            )
+        try:
+            built = self.rebuild(source, scheduler.optimizer)
+        except ConfigError as exc:
+            raise ConfigError(f"the checkpoint's own schedule does not build: {exc}") from exc
+        if type(built) is not type(scheduler):
+            raise ConfigError(
+                f"the checkpoint's schedule is a {type(built).__name__}, this config's a "
+                f"{type(scheduler).__name__} ({changed}): build the scheduler from the checkpoint's solver "
+                "node, schedreg.build_lr_scheduler(schedreg.saved_solver(state), optimizer)"
             )
         warnings.warn(
-            f"resuming under a changed schedule ({diff}): solver.on_resume_change is "
-            f"{self.on_resume_change}, so the new schedule runs from the saved step",
+            f"resuming under the checkpoint's schedule ({changed}): solver.on_resume_change is "
+            "use_checkpoint, so the config's changes are not used",
             UserWarning,
             stacklevel=3,
         )
-        return True
+        become(scheduler, built)
 
     def check_branch(self, saved: Mapping[str, Any], now: Mapping[str, Any], step: int) -> None:
         """A changed cooldown is a deliberate branch of the run where neither the old nor the
@@ -218,6 +284,16 @@ class Guards:
             UserWarning,
             stacklevel=4,
         )
+
+
+def become(scheduler: Any, other: Any) -> None:
+    """Give ``scheduler`` every attribute of ``other``, a scheduler of the same class."""
+    scheduler.__dict__.clear()
+    scheduler.__dict__.update(other.__dict__)
+    for cls in type(other).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if hasattr(other, slot):
+                setattr(scheduler, slot, getattr(other, slot))
 
 
 def canonical(value: Any) -> Any:
@@ -284,6 +360,16 @@ def _is_part(value: Any) -> bool:
     )
 
 
+def _is_source(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("node"), Mapping)
+        and isinstance(value.get("path"), str)
+        and isinstance(value.get("spelled"), Mapping)
+        and isinstance(value.get("peer"), str)
+    )
+
+
 def _is_parts(value: Any) -> bool:
     return isinstance(value, (list, tuple)) and all(map(_is_part, value))
 
@@ -299,6 +385,10 @@ STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "fingerprint": ("a dict of strings (the schedule's settings, key by key)", _is_fingerprint),
     "lanes": (_PARTS, _is_parts),
     "added_groups": (_PARTS, _is_parts),
+    "solver": (
+        "the solver node it was built from: {'node': {...}, 'path': ..., 'spelled': {...}, 'peer': ...}",
+        _is_source,
+    ),
 }
 """The keys schedreg's schedulers write (and torch's ``last_epoch``, ``base_lrs``): what each
 must hold, and the check of it."""

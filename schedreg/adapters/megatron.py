@@ -10,17 +10,19 @@ config's, as Megatron asserts by default).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
+import warnings
 from typing import Any
 
 import torch
 
 from schedreg.adapters.groups import checked, set_group_value, with_lr_scale
-from schedreg.adapters.guards import MAX_STEP
+from schedreg.adapters.guards import MAX_STEP, RESCHEDULE, USE_CHECKPOINT
 from schedreg.adapters.multiplier import AbsoluteLR
 from schedreg.errors import ConfigError, failures_as_config_errors
-from schedreg.schedules.megatron import MegatronSchedule
+from schedreg.schedules.megatron import DECAY_STYLES, WD_STYLES, MegatronSchedule
 
 
 def _nonnegative(value: Any) -> float | None:
@@ -35,6 +37,11 @@ def _whole(value: Any) -> int | None:
     return int(value) if whole and int(value) >= 0 else None
 
 
+CHECKPOINT_FIELDS = {
+    **{key: key for key in ("max_lr", "min_lr", "lr_warmup_steps", "lr_decay_steps", "lr_decay_style")},
+    **{key: key for key in ("start_wd", "end_wd", "wd_incr_steps", "wd_incr_style")},
+}
+"""The schedule's fields a Megatron checkpoint's values set under ``use_checkpoint``."""
 CHECKPOINT_KEYS = {
     "max_lr": ("start_lr", "max_lr"),
     "min_lr": ("min_lr",),
@@ -62,10 +69,14 @@ class MegatronLR(AbsoluteLR):
 
     def step(self, increment: int | None = None) -> None:  # type: ignore[override]
         """Megatron's ``step(increment)``: on by ``increment`` samples, a whole number of
-        steps of ``schedule.increment`` each (0 rewrites the current values). With no
-        argument, schedreg's: one step on."""
+        steps of ``schedule.increment`` each (0 rewrites the current values); on a sample
+        clock any number of samples (a batch-size ramp's). With no argument, schedreg's:
+        one step on (on a clock, the batch it expects)."""
         if increment is None:
             super().step()
+            return
+        if self.guards.clock.unit != "step":  # the schedule counts what was consumed
+            super().step(samples=increment)
             return
         size = self.schedule.increment
         count = _whole(increment)
@@ -182,13 +193,51 @@ class MegatronLR(AbsoluteLR):
             ours["max_lr"] = s.max_lr
         if "start_wd" in state and s.schedules_weight_decay:
             ours.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
+        differ = {}
         for key, mine in ours.items():
             spelled = CHECKPOINT_KEYS.get(key, (key,))
             saved = next((state[k] for k in spelled if k in state), None)
             if saved is None:
                 raise ConfigError(f"{self.name}: the Megatron checkpoint has no {key}; it is damaged")
             if saved != mine:
+                differ[key] = (mine, saved)
+        if not differ:
+            return
+        said = "; ".join(
+            f"{key}: config {mine!r}, checkpoint {saved!r}" for key, (mine, saved) in differ.items()
+        )
+        policy = self.guards.on_resume_change
+        if policy == USE_CHECKPOINT:
+            self._use_checkpoint({key: saved for key, (_, saved) in differ.items()})
+        elif policy not in RESCHEDULE:
+            raise ConfigError(
+                f"{self.name}: the config's values and the Megatron checkpoint's differ ({said}); resume "
+                "under the config it was saved with, or set override_opt_param_scheduler (the config wins) "
+                "or use_checkpoint_opt_param_scheduler (the checkpoint wins)"
+            )
+        who = "checkpoint's" if policy == USE_CHECKPOINT else "config's"
+        warnings.warn(f"{self.name}: resuming with the {who} values ({said})", UserWarning, stacklevel=4)
+
+    def _use_checkpoint(self, saved: dict[str, Any]) -> None:
+        """Megatron's ``use_checkpoint_opt_param_scheduler``: the checkpoint's values replace
+        the config's, checked as Megatron's constructor asserts them; a group without its own
+        ``max_lr`` peaks at the checkpoint's (Megatron's ``param_group.get('max_lr', max_lr)``)."""
+        values = {field: saved[key] for key, field in CHECKPOINT_FIELDS.items() if key in saved}
+        for key, value in values.items():
+            valid = value in WD_STYLES if key == "wd_incr_style" else value in DECAY_STYLES
+            if key not in ("lr_decay_style", "wd_incr_style"):
+                valid = _nonnegative(value) is not None
+            if not valid:
                 raise ConfigError(
-                    f"{self.name}: the config's {key}={mine!r} and the Megatron checkpoint's {saved!r} "
-                    "differ; resume under the config it was saved with"
+                    f"{self.name}: the Megatron checkpoint's {key}={value!r} is invalid; it is damaged"
                 )
+        schedule = dataclasses.replace(self.schedule, **values)
+        if not 0 <= schedule.lr_warmup_steps < schedule.lr_decay_steps:
+            raise ConfigError(
+                f"{self.name}: the Megatron checkpoint's warmup ({schedule.lr_warmup_steps}) is not shorter "
+                f"than its decay ({schedule.lr_decay_steps}); it is damaged"
+            )
+        self.schedule = schedule
+        if "max_lr" in values:
+            for group in self.optimizer.param_groups:
+                group.setdefault("max_lr", values["max_lr"])

@@ -102,17 +102,21 @@ class MultiplierLR(LRScheduler):
             self.base_lrs.append(initial_value(group, "lr"))
         self._tensor_lrs = any(isinstance(group["lr"], torch.Tensor) for group in groups)
 
-    def step(self, *args: Any) -> None:  # type: ignore[override]
-        """Advance one step. Takes no argument: torch's deprecated ``step(epoch)`` would
-        silently jump, and a metric belongs to ``ReduceLROnPlateau``."""
+    def step(self, *args: Any, tokens: Any = None, samples: Any = None) -> None:  # type: ignore[override]
+        """Advance one step; on a token or sample clock by what the update consumed
+        (``tokens=``/``samples=``, else the batch the clock expects: see
+        :mod:`~schedreg.adapters.clock`). No positional argument: torch's deprecated
+        ``step(epoch)`` would silently jump, and a metric belongs to ``ReduceLROnPlateau``."""
         if args:
             raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
-        if self._step_count >= 1 and self.guards.holds(self.optimizer):
+        initial = self._step_count == 0  # torch's constructor: to the position 0
+        moved = 1 if initial else self.guards.clock.advance(self.last_epoch, self.name, tokens, samples)
+        if not initial and self.guards.holds(self.optimizer):
             return
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._step_count += 1
-        self.last_epoch += 1
+        self.last_epoch += moved
         self._advance()
         if self.guards.epochs is not None:
             self.guards.check_epochs(self.last_epoch)
@@ -137,6 +141,13 @@ class MultiplierLR(LRScheduler):
     def _forget_written(self) -> None:
         """Have the next step write every group (not check what it wrote last)."""
         self._multiplier = None
+
+    @property
+    def batch_size(self) -> int | None:
+        """The global batch size (samples) of the next update, as the config gives it: the
+        batch-size ramp's at the current position, or the fixed size per step (None where
+        the config does not say)."""
+        return self.guards.clock.batch_size(self.last_epoch)
 
     def seek(self, step: int) -> None:
         """Jump to ``step`` (O(1)) and write its lrs."""
@@ -169,6 +180,7 @@ class MultiplierLR(LRScheduler):
         too, and its schedule would be silently dropped."""
         owner = type(self).__name__
         state = checked_state(state_dict, owner, self.STATE_KEYS)
+        self.guards.checkpoint_schedule(state, self)
         if not self.guards.rescheduled(state, self.optimizer):
             check_kind(state, owner, self.STATE_KEYS)
             saved_lrs = state["base_lrs"]

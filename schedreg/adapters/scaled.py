@@ -329,8 +329,10 @@ class ScaledLR(LRScheduler):
         then the saved lrs are written into the groups, so that a resume without the
         optimizer's state is right too. torch's own state (no fingerprint) of the same class
         and settings loads: a drop-in user resuming a torch checkpoint."""
-        extras, owner = self._schedreg, type(self).__name__
+        owner = type(self).__name__
         state = checked_state(state_dict, owner)
+        self._schedreg.guards.checkpoint_schedule(state, self)
+        extras = self._schedreg
         step = saved_step(state, owner) if "schedule_step" in state or "last_epoch" in state else None
         equivalent = TORCH_ARGUMENT_KEYS if self._same_arguments(state) else ()
         if extras.guards.rescheduled(state, self.optimizer, equivalent):

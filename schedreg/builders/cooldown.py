@@ -3,6 +3,7 @@ after the warmup: the one place that applies it, for the factory and for preview
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from schedreg.builders.warmup import warmup_length
@@ -14,9 +15,10 @@ from schedreg.schedules.megatron import MegatronSchedule
 from schedreg.schedules.mmengine import MmengineSchedule
 from schedreg.schedules.timm import TimmSchedule
 
-OWN_STEPPING = (TimmSchedule, MegatronSchedule, MmengineSchedule)
-"""Schedules stepped by their peer's own protocol (timm's ``step_update``, Megatron's
-increments and weight decay, mmengine's other keys): a wrapper would hide it."""
+OWN_STEPPING = (TimmSchedule, MmengineSchedule)
+"""Schedules stepped by their peer's own protocol (timm's ``step_update``, mmengine's other
+keys): a wrapper would hide it. Megatron's takes the cooldown inside (its weight decay and
+per-group lrs stay its own)."""
 
 
 def cooled(built: Any, solver: SolverConfig) -> Any:
@@ -28,7 +30,7 @@ def cooled(built: Any, solver: SolverConfig) -> Any:
     if isinstance(built, OWN_STEPPING) or not (callable(built) or isinstance(built, LrSchedule)):
         raise ConfigError(
             f"{solver.path('cooldown')}: a cooldown applies to schedreg's closed-form schedules "
-            "(detectron2's, transformers', DeepSpeed's, NeMo's, composer's, the shapes), not to "
+            "(detectron2's, transformers', DeepSpeed's, NeMo's, composer's, Megatron's, the shapes), not to "
             f"{solver.lr_scheduler_name!r}"
         )
     if branch.start < warmup_length(solver):
@@ -37,6 +39,8 @@ def cooled(built: Any, solver: SolverConfig) -> Any:
             f"({solver.path('warmup_iters')}={solver.warmup_iters}): a cooldown branches off the schedule "
             "after it"
         )
+    if isinstance(built, MegatronSchedule):
+        return dataclasses.replace(built, cooldown=branch)
     if isinstance(built, LrSchedule):
         return LrCooldown(built, branch)
     return Cooldown(built, branch) if branch.to_lr is None else LrCooldown(Multiplied(built), branch)

@@ -35,6 +35,11 @@ def _with_warmup(main: fractional.FractionSchedule, solver: SolverConfig) -> Sch
 @register_scheduler("WarmupMultiStepLR", defaults=DETECTRON2_DEFAULTS, own_warmup=True)
 def warmup_multistep(solver: SolverConfig) -> Schedule:
     """lr = base_lr * gamma ** (number of ``steps`` passed), after warmup."""
+    if "steps" not in solver.explicit and solver.clock != "step":
+        raise ConfigError(
+            f"{solver.path('steps')} is not set, and detectron2's default ({solver.steps[0]}) counts steps: "
+            f"on {solver.path('clock')}={solver.clock!r} set the milestones in {solver.clock}"
+        )
     late = [s for s in solver.steps if s >= solver.max_iter]
     if late:
         raise ConfigError(

@@ -101,12 +101,18 @@ def _checked(solver: SolverConfig, path: str) -> dict[str, Any]:
         if solver.args.get(key):
             raise ConfigError(
                 f"{path}.{key}: schedreg's resume guard decides what a changed schedule does on resume; "
-                f"set {solver.path('on_resume_change')} (error, or reschedule: the config wins) instead"
+                f"set {solver.path('on_resume_change')} (error; reschedule: the config wins; use_checkpoint: "
+                "the checkpoint wins) instead"
             )
     args = {k: v for k, v in solver.args.items() if k not in RESUME_KEYS}
     increment = args.get("increment", 1)
     if isinstance(increment, bool) or not isinstance(increment, int) or not 1 <= increment <= MAX_COUNT:
         raise ConfigError(f"{path}.increment must be an integer >= 1 (samples per step), got {increment!r}")
+    if increment != 1 and solver.clock != "step":
+        raise ConfigError(
+            f"{path}.increment={increment}: on {solver.path('clock')}={solver.clock!r} the scheduler counts "
+            "what each update consumed (step(increment=samples)), so its lengths are in that unit; drop it"
+        )
     for arg, key in FROM_SOLVER.items():  # the solver's lengths count steps; Megatron's, increments
         if args.get(arg) is None and key in solver.explicit:
             args[arg] = getattr(solver, key) * increment

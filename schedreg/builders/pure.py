@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from schedreg.builders.builtin import source
+from schedreg.builders.clock import clocked, rescaled
 from schedreg.builders.cooldown import cooled
 from schedreg.builders.warmup import joined
 from schedreg.config.dialects import COMPOSER_NAMES, DEEPSPEED_NAMES, NEMO_NAMES
@@ -32,7 +33,7 @@ def resolved(entry: Entry[Any], solver: SolverConfig) -> SolverConfig:
             f"{', '.join(PEER_SCHEDULES[solver.peer])}"
             f"{' or a torch scheduler' if 'torch' in PEER_NAMES[solver.peer] else ''}"
         )
-    solver = solver.with_defaults(entry.defaults)
+    solver = clocked(entry, solver.with_defaults(entry.defaults))
     if solver.rescale_interval and not entry.own_warmup:
         raise ConfigError(
             f"{solver.path('rescale_interval')} is only supported by detectron2's schedules "
@@ -101,9 +102,9 @@ def pure_schedule(solver: SolverConfig) -> tuple[LrSchedule, SolverConfig] | Non
     solver = resolved(entry, solver)
     takes_optimizer = "optimizer" in entry.takes
     built = entry.builder(solver, LrOnly(solver.base_lr)) if takes_optimizer else entry.builder(solver)
-    if isinstance(built, LrSchedule):
-        return (cooled(built, solver), solver) if entry.own_warmup else None  # else the factory refuses
+    if isinstance(built, LrSchedule):  # else the factory refuses
+        return (rescaled(cooled(built, solver), solver), solver) if entry.own_warmup else None
     if not callable(built):
         return None
-    schedule = cooled(with_warmup(entry, built, solver), solver)
+    schedule = rescaled(cooled(with_warmup(entry, built, solver), solver), solver)
     return (schedule if isinstance(schedule, LrSchedule) else Multiplied(schedule)), solver

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from schedreg.builders.clock import default_length
 from schedreg.builders.warmup import joined, warmup_length
 from schedreg.config.signature import construct, keyword_arguments, settable_parameters
 from schedreg.config.solver import SolverConfig, reject_args
@@ -107,7 +108,8 @@ def polynomial(solver: SolverConfig, optimizer: Optimizer) -> Schedule:
 @register_scheduler("inverse_sqrt", defaults=FROM_ZERO)
 def inverse_sqrt(solver: SolverConfig) -> Schedule:
     """transformers' ``inverse_sqrt``: ``args.timescale`` defaults to the warmup (or 10000)."""
-    return _build(hf.InverseSqrt, solver, defaults={"timescale": warmup_length(solver) or 10_000})
+    timescale = warmup_length(solver) or default_length(solver, f"{solver.path('args')}.timescale", 10_000)
+    return _build(hf.InverseSqrt, solver, defaults={"timescale": timescale})
 
 
 @register_scheduler("cosine_with_min_lr", defaults=FROM_ZERO)

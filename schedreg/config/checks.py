@@ -9,10 +9,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from schedreg.config.solver import CLIP_DEFAULTS
-from schedreg.config.units import INTERVALS
+from schedreg.config.units import CLOCKS, INTERVALS
 from schedreg.errors import ConfigError
 from schedreg.schedules.cooldown import SHAPES as COOLDOWN_SHAPES
 from schedreg.schedules.cooldown import Branch
+from schedreg.schedules.ramp import RESCALES
 from schedreg.schedules.warmup import WARMUP_METHODS
 
 
@@ -113,7 +114,7 @@ def value_checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "bias_lr_factor": lambda v: number(path("bias_lr_factor"), v, low=0.0, low_open=True),
         "clip_gradients": lambda v: clip_gradients(path("clip_gradients"), v),
         "lr_as_tensor": boolean("lr_as_tensor"),
-        "on_resume_change": choice("on_resume_change", ("error", "reschedule", "override")),
+        "on_resume_change": choice("on_resume_change", ("error", "reschedule", "override", "use_checkpoint")),
         "cooldown": lambda v: cooldown_node(path("cooldown"), v),
         "advance_on": choice("advance_on", ("step", "update")),
         "ims_per_batch": lambda v: integer(path("ims_per_batch"), v, low=1),
@@ -123,6 +124,10 @@ def value_checks(path: Callable[[str], str]) -> dict[str, Callable[[Any], Any]]:
         "iters_per_epoch": lambda v: None if v is None else integer(path("iters_per_epoch"), v, low=1),
         "tokens_per_step": lambda v: None if v is None else integer(path("tokens_per_step"), v, low=1),
         "samples_per_step": lambda v: None if v is None else integer(path("samples_per_step"), v, low=1),
+        "clock": choice("clock", CLOCKS),
+        "tokens_per_sample": lambda v: None if v is None else integer(path("tokens_per_sample"), v, low=1),
+        "batch_size_schedule": lambda v: v,  # read with the durations (its thresholds are on the clock)
+        "batch_size_rescale": choice("batch_size_rescale", RESCALES),
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from schedreg.config.checks import cooldown_branch, flag, names, optional_number, value_checks
 from schedreg.config.dialects import PeerNode, peer_node
+from schedreg.config.ramp import batch_ramp
 from schedreg.config.solver import (
     DETECTRON2_OTHER_KEYS,
     DURATION_KEYS,
@@ -119,6 +120,8 @@ def find_solver(cfg: Any) -> tuple[Any, str]:
     """The solver node in ``cfg`` and its path: ``cfg.SOLVER``, ``cfg.solver``, a peer's
     scheduler config (a :class:`~schedreg.config.dialects.PeerNode`), or ``cfg``; a config
     with both a SOLVER and a solver is refused (one of them would be silently ignored)."""
+    if isinstance(cfg, PeerNode):  # a node already read (a checkpoint's, see saved_solver)
+        return cfg, cfg.path
     found = [(_lookup(cfg, key), key) for key in ("SOLVER", "solver") if _has(cfg, key)]
     if len(found) > 1:
         raise ConfigError(
@@ -128,6 +131,23 @@ def find_solver(cfg: Any) -> tuple[Any, str]:
         return found[0]
     peer = peer_node(cfg, _lookup)
     return (peer, peer.path) if peer is not None else (cfg, "solver")
+
+
+def saved_solver(state: Mapping[str, Any]) -> PeerNode:
+    """The solver node a scheduler's saved ``state`` was built from (its ``"solver"`` entry),
+    as a config ``build_lr_scheduler`` takes: to rebuild a checkpoint's own schedule.
+
+    >>> saved_solver({"solver": {"node": {"max_iter": 9}, "path": "solver", "spelled": {}, "peer": ""}}).node
+    {'max_iter': 9}
+    """
+    source = state.get("solver") if isinstance(state, Mapping) else None
+    fields = {"node": Mapping, "path": str, "spelled": Mapping, "peer": str}
+    if not isinstance(source, Mapping) or not all(isinstance(source.get(k), t) for k, t in fields.items()):
+        raise ConfigError(
+            "this scheduler state holds no solver node to rebuild (saved by an older schedreg, or from a "
+            f"config holding other objects than plain data); its 'solver' is {source!r:.120}"
+        )
+    return PeerNode(dict(source["node"]), source["path"], dict(source["spelled"]), source["peer"])
 
 
 def _entries(path: str, v: Any, what: str) -> list[tuple[str, Any]]:
@@ -349,7 +369,12 @@ def _in_steps(
             )
         node = dataclasses.replace(node, interval=interval)
         resolved["interval"] = interval
+    _check_clock(node)
     units = node.units
+    if node.batch_size_schedule is not None and "batch_size_schedule" in values:
+        resolved["batch_size_schedule"] = batch_ramp(
+            node.path("batch_size_schedule"), node.batch_size_schedule, units
+        )
     if "max_iter" in durations:
         resolved["max_iter"] = checks["max_iter"](units.steps(node.path("max_iter"), durations["max_iter"]))
     # a percentage is of the run's length as set; an unset one has no length to take it of
@@ -370,6 +395,32 @@ def _in_steps(
     if "args" in values and not node.lr_scheduler_name.startswith(OWN_UNITS):
         resolved["args"] = arguments(units, node.path("args"), dict(node.args), max_iter)
     return resolved
+
+
+def _check_clock(node: SolverConfig) -> None:
+    """Refuse clock settings that contradict each other (one of them would be ignored)."""
+    clock, ramp = node.clock, node.batch_size_schedule is not None
+    if clock != "step" and node.interval == "epoch":
+        raise ConfigError(
+            f"{node.path('clock')}={clock!r} counts what was consumed, and {node.path('interval')}: epoch "
+            "counts epochs; keep one"
+        )
+    fixed = [k for k in ("tokens_per_step", "samples_per_step") if getattr(node, k) is not None]
+    if ramp and fixed:
+        raise ConfigError(
+            f"{node.path(fixed[0])} is fixed, but {node.path('batch_size_schedule')} changes what a step "
+            "consumes; keep the ramp (the scheduler knows each step's batch from it)"
+        )
+    if ramp and clock == "tokens" and node.tokens_per_sample is None:
+        raise ConfigError(
+            f"{node.path('batch_size_schedule')} gives batch sizes in samples, and {node.path('clock')} "
+            f"is tokens: set {node.path('tokens_per_sample')} (the sequence length)"
+        )
+    if node.batch_size_rescale != "none" and not ramp:
+        raise ConfigError(
+            f"{node.path('batch_size_rescale')}={node.batch_size_rescale!r} rescales the lr at each batch "
+            f"size of a ramp, and {node.path('batch_size_schedule')} is not set"
+        )
 
 
 OWN_UNITS = ("composer.",)

@@ -56,7 +56,7 @@ def _hydra_type(field: dataclasses.Field[Any]) -> Any:
         return ClipGradientsSchema
     if field.name == "cooldown":
         return CooldownSchema
-    if field.name in DURATION_KEYS:
+    if field.name in DURATION_KEYS or field.name == "batch_size_schedule":  # a ramp: a string or pairs
         return Optional[list[Any]] if field.name == "steps" else Any  # noqa: UP045
     if text.startswith(("Mapping", "tuple[GroupRule")):
         return dict[str, Any]

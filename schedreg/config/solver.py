@@ -11,6 +11,7 @@ from typing import Any
 from schedreg.config.units import Units
 from schedreg.errors import ConfigError
 from schedreg.schedules.cooldown import Branch
+from schedreg.schedules.ramp import BatchRamp
 
 DETECTRON2_OTHER_KEYS = ("amp",)
 """detectron2 SOLVER keys schedreg does not use; accepted and kept as-is."""
@@ -88,7 +89,9 @@ class SolverConfig:
         None, "schedules of other group keys (momentum, betas[0], weight_decay)", factory=dict
     )
     lr_as_tensor: bool = key(False, "keep each group's lr a Tensor (compiled optimizers)")
-    on_resume_change: str = key("error", "a checkpoint of another schedule: error, or reschedule (override)")
+    on_resume_change: str = key(
+        "error", "a checkpoint of another schedule: error, reschedule (override) or use_checkpoint"
+    )
     advance_on: str = key("step", "step: every scheduler.step() advances; update: only after an update")
     cooldown: Branch | None = key(  # noqa: RUF009 (a frozen dataclass, or None)
         None, "a cooldown from any step: start, length, shape (linear, cosine, 1-sqrt), to or to_lr"
@@ -104,6 +107,12 @@ class SolverConfig:
     samples_per_step: int | None = key(
         None, "samples one step consumes (the global batch), for durations in sp"
     )
+    clock: str = key("step", "what the schedule counts: step, tokens or samples (step(tokens=...))")
+    tokens_per_sample: int | None = key(None, "tokens in one sample (the sequence length)")
+    batch_size_schedule: BatchRamp | None = key(  # noqa: RUF009 (a frozen dataclass, or None)
+        None, "a batch-size ramp, '0:768 250B:1536' (threshold:size); needs clock tokens or samples"
+    )
+    batch_size_rescale: str = key("none", "the lr at each batch size of the ramp: none, linear or sqrt")
     other: Mapping[str, Any] = field(default_factory=dict)
     explicit: frozenset[str] = frozenset()
     prefix: str = "solver"
@@ -127,8 +136,17 @@ class SolverConfig:
     def units(self) -> Units:
         """How this node's durations were read (and what one ``scheduler.step()`` is)."""
         interval_key, per_epoch_key = self.units_keys or (self.path("interval"), self.path("iters_per_epoch"))
-        consumed = (self.tokens_per_step, self.samples_per_step)
-        return Units(self.interval, self.iters_per_epoch, interval_key, per_epoch_key, *consumed)
+        return Units(
+            self.interval,
+            self.iters_per_epoch,
+            interval_key,
+            per_epoch_key,
+            tokens_per_step=self.tokens_per_step,
+            samples_per_step=self.samples_per_step,
+            clock=self.clock,
+            tokens_per_sample=self.tokens_per_sample,
+            ramped=self.batch_size_schedule is not None,
+        )
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> SolverConfig:
         """A copy where ``defaults`` replace the values of keys the user did not set."""
@@ -173,6 +191,10 @@ RUN_KEYS = (
     "iters_per_epoch",
     "tokens_per_step",
     "samples_per_step",
+    "clock",
+    "tokens_per_sample",
+    "batch_size_schedule",
+    "batch_size_rescale",
     "ims_per_batch",
     "reference_world_size",
     "checkpoint_period",
@@ -231,6 +253,9 @@ def fingerprint(solver: SolverConfig) -> dict[str, str]:
     )
     out["param_schedules"] = repr({k: schedule_identity(v) for k, v in solver.param_schedules.items()})
     out["step_unit"] = solver.units.step_unit
+    out["clock"] = solver.clock
+    out["batch_size_schedule"] = repr(solver.batch_size_schedule)
+    out["batch_size_rescale"] = solver.batch_size_rescale
     out["cooldown"] = repr(solver.cooldown)
     out["cooldown_start"] = repr(solver.cooldown and solver.cooldown.start)
     return out

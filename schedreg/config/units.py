@@ -9,7 +9,11 @@ The config may write them in other units:
   times ``iters_per_epoch``, as mmengine's ``convert_to_iter_based``) and is stepped per
   iteration; without it, it is stepped once per epoch.
 * a string with a unit: ``"90ep"``, ``"500it"``, ``"10%"`` (of ``max_iter``), whatever
-  the interval.
+  the interval; ``"300Btok"``, ``"60Msp"`` (tokens, samples; K/M/B/T suffixes).
+* ``solver.clock: tokens`` (or ``samples``) says the scheduler's step *is* a token (a
+  sample): it is stepped by what each update consumed (``step(tokens=...)``), plain numbers
+  count tokens, ``tok`` and ``sp`` convert exactly (``sp`` times ``tokens_per_sample``), and
+  ``it`` times what one step consumes, where that is fixed.
 
 Resolution is exact integer arithmetic except for fractions (``"1.5ep"``, ``"10%"``),
 which round to the nearest step (halves to even, as Python's ``round``).
@@ -25,6 +29,8 @@ from typing import Any
 from schedreg.errors import ConfigError
 
 INTERVALS = ("iter", "epoch")
+CLOCKS = ("step", "tokens", "samples")
+"""What the scheduler's step counts: calls of ``step()``, or tokens or samples consumed."""
 UNIT_STRING = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)\s*([KMBT]?)\s*(ep|it|%|tok|sp)\s*")
 FORMS = "an integer, or a string like '90ep', '500it', '10%', '300Btok' or '60Msp'"
 SCALES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
@@ -41,6 +47,25 @@ class Units:
     iters_per_epoch_key: str = "iters_per_epoch"
     tokens_per_step: int | None = None
     samples_per_step: int | None = None
+    clock: str = "step"
+    tokens_per_sample: int | None = None
+    ramped: bool = False
+    """Whether a batch-size ramp makes what one step consumes change as the run goes."""
+
+    @property
+    def per_step(self) -> int | None:
+        """What one ``step()`` consumes in the clock's unit, where that is fixed (1 for the
+        step clock; None under a batch-size ramp, or where the config does not say)."""
+        if self.clock == "step":
+            return 1
+        if self.ramped:
+            return None
+        tokens, samples, per_sample = self.tokens_per_step, self.samples_per_step, self.tokens_per_sample
+        if self.clock == "tokens":
+            return tokens or (samples * per_sample if samples and per_sample else None)
+        if samples or not (tokens and per_sample) or tokens % per_sample:
+            return samples
+        return tokens // per_sample
 
     @property
     def step_unit(self) -> str:
@@ -64,7 +89,7 @@ class Units:
         if isinstance(value, int):
             if self.interval == "epoch" and self.iters_per_epoch:
                 return value * self.iters_per_epoch
-            return value
+            return value  # steps, or under a token (sample) clock tokens (samples)
         if not isinstance(value, str):
             return value
         match = UNIT_STRING.fullmatch(value)
@@ -87,7 +112,11 @@ class Units:
                 raise ConfigError(f"{path} must be at most 100% of max_iter, got {value!r}")
             return round(amount / 100 * max_iter)
         if unit in ("tok", "sp"):
+            if self.clock != "step":
+                return self._on_clock(path, value, amount, unit)
             return self._consumed(path, value, amount, unit)
+        if self.clock != "step":
+            return self._clock_steps(path, value, amount, unit)
         if unit == "it":
             if self.step_unit == "epoch":
                 raise ConfigError(
@@ -104,6 +133,41 @@ class Units:
                 f"to convert it, or {self.interval_key}: epoch to step the scheduler once per epoch"
             )
         return round(amount * self.iters_per_epoch)
+
+    def _on_clock(self, path: str, value: str, amount: float, unit: str) -> int:
+        """Tokens or samples on a token (sample) clock: its own unit exactly, the other
+        through ``tokens_per_sample`` (to the nearest sample)."""
+        own = "tok" if self.clock == "tokens" else "sp"
+        if unit == own:
+            return _whole(path, value, amount, what=self.clock)
+        if self.tokens_per_sample is None:
+            raise ConfigError(
+                f"{path}={value!r} counts {'samples' if unit == 'sp' else 'tokens'}, and the scheduler "
+                f"counts {self.clock}: set solver.tokens_per_sample (the sequence length) to convert it"
+            )
+        if unit == "sp":
+            return round(amount * self.tokens_per_sample)
+        samples = round(amount / self.tokens_per_sample)
+        if amount and not samples:
+            raise ConfigError(f"{path}={value!r} is under half a sample of {self.tokens_per_sample} tokens")
+        return samples
+
+    def _clock_steps(self, path: str, value: str, amount: float, unit: str) -> int:
+        """Iterations on a token (sample) clock: times what one step consumes, where fixed."""
+        if unit == "ep":
+            raise ConfigError(
+                f"{path}={value!r} counts epochs, but the scheduler counts {self.clock} (solver.clock): "
+                f"write it in {'tok' if self.clock == 'tokens' else 'sp'}"
+            )
+        size = self.per_step
+        if size is None:
+            ramp = "a batch-size ramp changes what a step consumes"
+            why = ramp if self.ramped else "no size per step is set"
+            raise ConfigError(
+                f"{path}={value!r} counts iterations, but the scheduler counts {self.clock} and {why}: "
+                f"write it in {'tok' if self.clock == 'tokens' else 'sp'}"
+            )
+        return _whole(path, value, amount) * size
 
     def _consumed(self, path: str, value: str, amount: float, unit: str) -> int:
         """Tokens or samples in steps: each step consumes ``tokens_per_step`` tokens (or
@@ -123,9 +187,9 @@ class Units:
         return steps
 
 
-def _whole(path: str, text: str, amount: float) -> int:
+def _whole(path: str, text: str, amount: float, what: str = "steps") -> int:
     if not math.isfinite(amount) or amount != int(amount):
-        raise ConfigError(f"{path} must be a whole number of steps, got {text!r}")
+        raise ConfigError(f"{path} must be a whole number of {what}, got {text!r}")
     return int(amount)
 
 

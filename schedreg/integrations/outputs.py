@@ -110,6 +110,8 @@ def timeline(solver: SolverConfig) -> list[str]:
     """What one ``scheduler.step()`` is and how long the run is, then a warning for each
     sign that the schedule's unit and the training loop's may not match."""
     units, total = solver.units, solver.max_iter
+    if solver.clock != "step":
+        return clock_timeline(solver)
     if units.step_unit == "epoch":
         return [
             f"stepped once per EPOCH: {total} epochs ({solver.path('interval')}: epoch)",
@@ -130,6 +132,36 @@ def timeline(solver: SolverConfig) -> list[str]:
             f"{solver.path('interval')}: epoch"
         )
     return lines
+
+
+def clock_timeline(solver: SolverConfig) -> list[str]:
+    """The run on a token or sample clock: its length, the steps it takes where that is
+    known, and the batch-size ramp."""
+    total, unit, ramp = solver.max_iter, solver.clock, solver.batch_size_schedule
+    per_sample = solver.tokens_per_sample if unit == "tokens" else 1
+    how = f"stepped by the {unit} each update consumed, step({unit}=n): {total:,} {unit}"
+    per_step = solver.units.per_step
+    if ramp is not None and per_sample:
+        how += f" = {ramp.steps_to(total, per_sample):,} steps"
+    elif per_step is not None:
+        how += f" = {-(-total // per_step):,} steps of {per_step:,}"
+    lines = [how]
+    if ramp is not None:
+        sizes = ", ".join(f"{size} from {at:,}" for at, size in zip(ramp.thresholds, ramp.sizes, strict=True))
+        lines.append(f"batch size (samples): {sizes} {unit}; lr rescale: {solver.batch_size_rescale}")
+    return lines
+
+
+def counted(solver: SolverConfig) -> str:
+    """What the schedule's durations count: steps, tokens or samples."""
+    return "steps" if solver.clock == "step" else solver.clock
+
+
+def step_word(solver: SolverConfig) -> str:
+    """What the schedule's step counts, for axes and columns."""
+    if solver.clock != "step":
+        return solver.clock
+    return "epoch" if solver.units.step_unit == "epoch" else "iteration"
 
 
 def own_warmup(solver: SolverConfig) -> str | None:
@@ -160,13 +192,13 @@ def warmup_line(solver: SolverConfig) -> str:
         return f"no warmup ({solver.path('warmup_iters')} is 0)"
     if "warmup_method" not in solver.explicit and "warmup_type" in solver.args:
         shape = f"{solver.path('args')}.warmup_type: {solver.args['warmup_type'] or 'its default'}"
-        return f"warmup: the scheduler's own ({shape}), over {solver.warmup_iters} steps"
+        return f"warmup: the scheduler's own ({shape}), over {solver.warmup_iters} {counted(solver)}"
     start = (
         "the scheduler's own start"
         if "warmup_factor" not in solver.explicit
         else f"{solver.warmup_factor:g} x lr"
     )
-    return f"warmup: {solver.warmup_method}, from {start}, over {solver.warmup_iters} steps"
+    return f"warmup: {solver.warmup_method}, from {start}, over {solver.warmup_iters} {counted(solver)}"
 
 
 def show(cfg: Any, run: Preview, full: bool = False) -> list[str]:
@@ -185,10 +217,10 @@ def show(cfg: Any, run: Preview, full: bool = False) -> list[str]:
         notes.append(f"{found} edges (warmup ends, milestones): rows at the first {MAX_EDGE_ROWS}")
     lines += [f"# {line}" for line in notes]
     lines += chart(run)
-    unit = "epoch" if run.solver.units.step_unit == "epoch" else "iteration"
-    lines.append(f"{unit:>10}" + "".join(f"  {name:>14}" for name in run.names))
+    unit, width = step_word(run.solver), max(10, len(str(run.last)))
+    lines.append(f"{unit:>{width}}" + "".join(f"  {name:>14}" for name in run.names))
     for step in landmarks(run):
-        lines.append(f"{step:>10}" + "".join(f"  {lr:>14.8g}" for lr in run.lrs(step)))
+        lines.append(f"{step:>{width}}" + "".join(f"  {lr:>14.8g}" for lr in run.lrs(step)))
     return lines
 
 
@@ -261,6 +293,9 @@ def phase(run: Preview, edge: int, group: int = 0) -> str:
     stretch ends and the lr starts to move."""
     if edge in run.warmup_ends:
         return "warmup ends"
+    ramp = run.solver.batch_size_schedule
+    if ramp is not None and edge in ramp.thresholds:
+        return f"batch {ramp.size_at(edge)}"
     after = run.lrs(min(edge + 1, run.last))[group]
     return "milestone" if after == run.lrs(edge)[group] else "decay starts"
 
@@ -339,8 +374,8 @@ def _draw(runs: Sequence[tuple[str, Preview]], output: str, log: bool) -> str:
             ax.set_title(
                 f"{len(runs)} schedules, base_lr={first.base_lr:g}, max_iter={first.max_iter}", fontsize=10
             )
-        unit = "epoch" if first.units.step_unit == "epoch" else "iteration"
-        ax.set(xlabel=unit, ylabel="learning rate")
+        ax.set(xlabel=step_word(first), ylabel="learning rate")
+        _draw_ramp(ax, first)
         floor = log_floor(drawn)
         if log and floor is None:
             notes.append("--log: no lr above 0 to draw on a log axis; drawn on a linear one")
@@ -366,6 +401,21 @@ def _draw(runs: Sequence[tuple[str, Preview]], output: str, log: bool) -> str:
     finally:
         plt.close(fig)
     return output
+
+
+def _draw_ramp(ax: Any, solver: SolverConfig) -> None:
+    """The batch-size ramp, as steps on a second axis."""
+    ramp = solver.batch_size_schedule
+    if ramp is None:
+        return
+    pairs = zip(ramp.thresholds, ramp.sizes, strict=True)
+    inside = [(at, size) for at, size in pairs if at < solver.max_iter]
+    xs = [at for at, _ in inside] + [solver.max_iter]
+    sizes = [size for _, size in inside]
+    twin = ax.twinx()
+    twin.step(xs, [*sizes, sizes[-1]], where="post", color="gray", linewidth=1, alpha=0.7)
+    twin.set_ylabel("batch size (samples)", color="gray")
+    twin.set_ylim(bottom=0)
 
 
 # --- export ------------------------------------------------------------------------------

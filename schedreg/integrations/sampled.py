@@ -107,7 +107,9 @@ def preview(
     spacing = max(1, (last + 1) // samples)
     steps = sorted({*range(0, last + 1, spacing), last})
     warmup_ends = sorted(e for e in _warmup_ends(solver) if 0 < e < last)
-    edges = sorted({*warmup_ends, *(e for e in _flat_ends(lrs, steps, len(names)) if 0 < e < last)})
+    ramp = solver.batch_size_schedule.thresholds if solver.batch_size_schedule is not None else ()
+    found = _flat_ends(lrs, steps, len(names))
+    edges = sorted({*warmup_ends, *(e for e in (*found, *ramp) if 0 < e < last)})  # a ramp's sizes change too
     return Preview(solver, names, last, lrs, steps, edges, warmup_ends, note)
 
 

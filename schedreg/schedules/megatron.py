@@ -22,6 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from schedreg.schedules.cooldown import Branch
+
 DECAY_STYLES = ("constant", "linear", "cosine", "inverse-square-root", "WSD")
 WSD_STYLES = ("exponential", "linear", "cosine", "minus_sqrt")
 WD_STYLES = ("constant", "linear", "cosine")
@@ -52,6 +54,8 @@ class MegatronSchedule:
     wd_incr_style: str = "constant"
     max_lr: float | None = None
     """The config's peak lr, which a Megatron checkpoint records (each group peaks at its own)."""
+    cooldown: Branch | None = None
+    """A cooldown branched off the schedule (``solver.cooldown``, in scheduler steps)."""
 
     @property
     def schedules_weight_decay(self) -> bool:
@@ -64,7 +68,21 @@ class MegatronSchedule:
         return self.megatron_lr(step * self.increment, base_lr, self.min_lr)
 
     def megatron_lr(self, n: int, max_lr: float, min_lr: float) -> float:
-        """Megatron's ``get_lr`` at ``num_steps = n`` for a group with these lrs."""
+        """Megatron's ``get_lr`` at ``num_steps = n`` for a group with these lrs, cooled from
+        the cooldown's start on, if there is one (from that lr to ``to`` of it, or ``to_lr``).
+
+        >>> s = MegatronSchedule(100, "constant", cooldown=Branch(start=10, length=4, to=0.5))
+        >>> [s.megatron_lr(n, 1.0, 0.0) for n in (9, 10, 12, 14)]
+        [1.0, 1.0, 0.75, 0.5]
+        """
+        branch = self.cooldown
+        if branch is None or n < branch.start * self.increment:
+            return self._uncooled(n, max_lr, min_lr)
+        v0 = self._uncooled(branch.start * self.increment, max_lr, min_lr)
+        low = branch.to_lr if branch.to_lr is not None else v0 * branch.to
+        return branch.value(n // self.increment, v0, low)
+
+    def _uncooled(self, n: int, max_lr: float, min_lr: float) -> float:
         w, d = self.lr_warmup_steps, self.lr_decay_steps
         if w > 0 and n <= w:
             return self.init_lr + ((max_lr - self.init_lr) * float(n) / float(w))

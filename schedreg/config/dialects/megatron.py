@@ -35,9 +35,12 @@ MEGATRON_ARGS = (
         "decoupled_lr",
         "decoupled_min_lr",
     ),
+    *("step_batch_size_schedule", "rampup_batch_size", "decrease_batch_size_if_needed", "seq_length"),
 )
 """Megatron's arguments that shape its scheduler (the others of a full namespace are ignored)."""
-MEGATRON_ARG_MARKS = set(MEGATRON_ARGS) - {"lr", "min_lr", "weight_decay", "global_batch_size"}
+MEGATRON_ARG_MARKS = set(MEGATRON_ARGS) - {
+    *("lr", "min_lr", "weight_decay", "global_batch_size", "seq_length", "decrease_batch_size_if_needed"),
+}
 MEGATRON_PREFIXES = (
     "lr_warmup",
     "lr_decay",
@@ -67,16 +70,33 @@ def megatron_kwargs(node: Mapping[str, Any]) -> PeerNode:
             f"{', '.join(MEGATRON_KWARGS)}"
         )
     args = {k: v for k, v in node.items() if v is not None}
-    solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args}
-    override = args.pop("override_opt_param_scheduler", False)
-    if not isinstance(override, bool):
-        raise ConfigError(f"override_opt_param_scheduler must be true or false, got {override!r}")
-    if override:
-        solver["on_resume_change"] = "override"  # Megatron's: the arguments win over the checkpoint
+    policy = _resume_policy(  # the class's defaults: the checkpoint's values win
+        args.pop("override_opt_param_scheduler", False), args.pop("use_checkpoint_opt_param_scheduler", True)
+    )
+    solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args, "on_resume_change": policy}
     spelled = {"args": "OptimizerParamScheduler", "base_lr": "OptimizerParamScheduler.max_lr"}
+    spelled["on_resume_change"] = "OptimizerParamScheduler.use_checkpoint_opt_param_scheduler"
     if _lr(args.get("max_lr")):
         solver["base_lr"] = args["max_lr"]
     return PeerNode(solver, "megatron", spelled, "megatron")
+
+
+def _resume_policy(override: Any, use_checkpoint: Any) -> str:
+    """schedreg's ``on_resume_change`` for Megatron's two flags: ``override`` (the arguments
+    win), ``use_checkpoint`` (the checkpoint's values win), else ``error`` (Megatron asserts
+    they are equal); both set is refused, as Megatron asserts."""
+    for key, value in (
+        ("override_opt_param_scheduler", override),
+        ("use_checkpoint_opt_param_scheduler", use_checkpoint),
+    ):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if override and use_checkpoint:
+        raise ConfigError(
+            "override_opt_param_scheduler and use_checkpoint_opt_param_scheduler are both set; Megatron "
+            "refuses both (the arguments or the checkpoint win, not both)"
+        )
+    return "override" if override else "use_checkpoint" if use_checkpoint else "error"
 
 
 def megatron_args(node: Mapping[str, Any]) -> PeerNode:
@@ -85,7 +105,8 @@ def megatron_args(node: Mapping[str, Any]) -> PeerNode:
     warmup a fraction of the decay's length if ``lr_warmup_fraction`` is set; each value
     checked under Megatron's name, as Megatron asserts it."""
     _unknown(set(node), MEGATRON_ARGS, "args")
-    if node.get("global_batch_size") is None and node.get("micro_batch_size") is not None:
+    ramp = _ramp(node)
+    if node.get("global_batch_size") is None and node.get("micro_batch_size") is not None and not ramp:
         raise ConfigError(
             "args.global_batch_size is not set: Megatron makes it micro_batch_size x the data-parallel size, "
             "which schedreg cannot know; set it (each step counts that many samples)"
@@ -157,18 +178,63 @@ def megatron_args(node: Mapping[str, Any]) -> PeerNode:
     if wsd is not None:
         args["wsd_decay_steps"] = wsd * scale
     args.update(_megatron_weight_decay(a))
-    if a.get("use_checkpoint_opt_param_scheduler"):
-        args["use_checkpoint_opt_param_scheduler"] = a["use_checkpoint_opt_param_scheduler"]  # refused
-    solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args}
-    if a.get("override_opt_param_scheduler"):
-        solver["on_resume_change"] = "override"  # Megatron's: the arguments win over the checkpoint
+    policy = _resume_policy(  # the arguments' defaults: Megatron asserts the checkpoint's are the same
+        a.get("override_opt_param_scheduler", False), a.get("use_checkpoint_opt_param_scheduler", False)
+    )
+    solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args, "on_resume_change": policy}
     spelled = {"args": "OptimizerParamScheduler", "max_iter": "train_iters", "base_lr": "lr"}
     spelled["on_resume_change"] = "override_opt_param_scheduler"
     if "lr" in a:
         solver["base_lr"] = a["lr"]  # the optimizer's lr where schedreg builds it, and previews'
     if a.get("train_iters"):
         solver["max_iter"] = a["train_iters"]  # the run's length, for previews
+    if ramp:
+        solver.update(ramp, max_iter=a["train_samples"])  # on a sample clock, the run counts samples
+        spelled.update(RAMP_SPELLED)
     return PeerNode(solver, "args", spelled, "megatron")
+
+
+RAMP_SPELLED = {
+    "batch_size_schedule": "step_batch_size_schedule",
+    "tokens_per_sample": "seq_length",
+    "clock": "step_batch_size_schedule",
+    "max_iter": "train_samples",
+}
+"""Where the solver keys of a Megatron ramp come from, for messages."""
+
+
+def _ramp(a: Mapping[str, Any]) -> dict[str, Any]:
+    """The solver keys of Megatron's ``step_batch_size_schedule`` (none if unset): a sample
+    clock (Megatron's scheduler counts samples, stepped by each iteration's batch), the
+    ramp, its thresholds tokens where ``seq_length`` is given (as Megatron reads them)."""
+    if a.get("rampup_batch_size") is not None:
+        raise ConfigError(
+            f"args.rampup_batch_size={a['rampup_batch_size']!r}: Megatron ignores it now (deprecated); its "
+            "batch-size ramp is step_batch_size_schedule, e.g. '0:768 250B:1536'"
+        )
+    schedule = a.get("step_batch_size_schedule")
+    if schedule is None:
+        return {}
+    refused = [
+        ("global_batch_size", "the ramp gives the batch size"),
+        ("decrease_batch_size_if_needed", "Megatron refuses it with a ramp"),
+    ]
+    for key, why in refused:
+        if a.get(key):
+            raise ConfigError(f"args.{key}={a[key]!r} and args.step_batch_size_schedule are both set: {why}")
+    if not a.get("train_samples"):
+        raise ConfigError(
+            "args.step_batch_size_schedule: a ramp's run is counted in samples; set train_samples (and the "
+            "lr lengths in samples), as Megatron's sample-based training does"
+        )
+    seq = a.get("seq_length")
+    out: dict[str, Any] = {"clock": "samples", "batch_size_schedule": schedule}
+    if seq is not None:
+        out["tokens_per_sample"] = seq
+        if isinstance(schedule, str) and all(e.count(":") == 1 for e in schedule.replace(",", " ").split()):
+            pairs = (entry.split(":") for entry in schedule.replace(",", " ").split())
+            out["batch_size_schedule"] = [[f"{threshold}tok", size] for threshold, size in pairs]
+    return out
 
 
 COUNTS = (
