@@ -161,7 +161,9 @@ def run_guards(solver: SolverConfig) -> Guards:
         rules = [rule.schedule.max_iter for rule in solver.param_groups if rule.schedule is not None]
         epochs = max([solver.max_iter, *rules])  # the longest schedule of any group
     units = solver.units
-    clock = Clock(solver.clock, units.per_step, solver.batch_size_schedule, solver.tokens_per_sample)
+    clock = Clock(
+        solver.clock, units.per_step, solver.batch_size_schedule, solver.tokens_per_sample, units.batch
+    )
     return Guards(
         fingerprint=fingerprint(resolve(solver)[1]),
         on_resume_change=solver.on_resume_change,
@@ -234,12 +236,12 @@ def build_from_solver(
                 "register it with own_warmup=True and warm up inside it, or set warmup_iters to 0"
             )
         identify(guards, built)
-        built = rescaled(cooled(built, solver), solver)
+        built = cooled(rescaled(built, solver), solver)
         return ended(adapter_of(built)(optimizer, built, name, guards), solver)
     if callable(built):
         schedule = with_warmup(entry, built, solver)
         identify(guards, schedule)  # the main schedule: a cooldown is recorded on its own
-        schedule = rescaled(cooled(schedule, solver), solver)
+        schedule = cooled(rescaled(schedule, solver), solver)
         if isinstance(schedule, LrSchedule):  # cooled to an absolute lr
             return ended(AbsoluteLR(optimizer, schedule, name, guards), solver)
         return ended(MultiplierLambdaLR(optimizer, schedule, name, guards), solver)

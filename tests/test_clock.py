@@ -138,6 +138,7 @@ def test_a_sample_clock_reads_token_thresholds_in_whole_samples():
 DURATIONS = [
     ({"clock": "tokens"}, 5000, 5000),
     ({"clock": "tokens"}, "2e3tok", 2000),
+    ({"clock": "tokens"}, "2.01Ktok", 2010),
     ({"clock": "tokens", "tokens_per_sample": 4}, "10sp", 40),
     ({"clock": "tokens", "tokens_per_step": 64}, "10it", 640),
     ({"clock": "tokens", "samples_per_step": 8, "tokens_per_sample": 4}, "10it", 320),
@@ -175,6 +176,11 @@ REFUSED = [
         "a batch-size ramp changes what a step consumes",
     ),
     ({"warmup_iters": "1.5tok"}, "whole number of tokens"),
+    ({"warmup_iters": "9007199254740993tok"}, "more than 2"),
+    ({"batch_size_schedule": "0:2 1e400:4", "tokens_per_sample": 1}, "threshold must be from 0 to 2"),
+    ({"batch_size_schedule": "0:1e400", "tokens_per_sample": 1}, "batch size must be from 0 to 2"),
+    ({"tokens_per_step": 64, "samples_per_step": 8, "tokens_per_sample": 4}, "keep two of them"),
+    ({"clock": "samples", "tokens_per_step": 64}, "no whole number of samples"),
     ({"warmup_iters": "10sp"}, "set solver.tokens_per_sample"),
 ]
 
@@ -437,4 +443,104 @@ def test_megatrons_step_batch_size_schedule_runs_as_its_training_loop():
 def test_megatron_ramp_arguments_it_would_ignore_or_refuse_are_refused(extra, message):
     args = {k: v for k, v in {**MEGATRON_ARGS, **extra}.items() if v is not None}
     with pytest.raises(ConfigError, match=message):
+        schedreg.build_lr_scheduler(args, sgd())
+
+
+def test_a_cooldown_to_an_lr_under_a_rescale_falls_from_the_rescaled_lr_to_that_lr():
+    """The cooldown takes the lr as trained (rescaled) at its start down to to_lr, whatever
+    the ramp does after it."""
+    branch = {"start": 700, "length": 200, "to_lr": 0.01}
+    cfg = on_tokens(
+        tokens_per_sample=1,
+        batch_size_schedule="0:2 200:4 800:8",
+        batch_size_rescale="linear",
+        cooldown=branch,
+    )
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    for position in (650, 700, 750, 850, 900, 950):
+        scheduler.seek(position)
+        for g, base in enumerate(LRS):
+            v0 = base * hf_cosine(700, 100, 1000) * 4 / 2
+            size = 2 if position < 200 else 4 if position < 800 else 8
+            expected = base * hf_cosine(position, 100, 1000) * size / 2
+            if position >= 700:
+                expected = 0.01 + (v0 - 0.01) * (1 - min(1.0, (position - 700) / 200))
+            assert lrs(optimizer)[g] == pytest.approx(expected, rel=1e-12), (position, g)
+
+
+def test_rescheduling_a_checkpoint_saved_on_another_clock_is_refused():
+    steps = {"solver": {"lr_scheduler_name": "cosine", "max_iter": 1000, "on_resume_change": "reschedule"}}
+    scheduler = schedreg.build_lr_scheduler(steps, sgd())
+    scheduler.seek(5)
+    tokens = on_tokens(on_resume_change="reschedule")
+    with pytest.raises(ConfigError, match=r"position counts step \(solver\.clock\), this config's tokens"):
+        schedreg.build_lr_scheduler(tokens, sgd()).load_state_dict(scheduler.state_dict())
+
+
+def test_advance_on_update_counts_every_micro_batchs_tokens_at_the_update():
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler(on_tokens(advance_on="update", max_iter=10_000), optimizer)
+    for _ in range(10):
+        for micro in range(4):
+            if micro == 3:
+                optimizer.step()
+            scheduler.step(tokens=25)
+    assert scheduler.last_epoch == 1000
+    assert lrs(optimizer) == pytest.approx([b * hf_cosine(1000, 100, 10_000) for b in LRS], rel=1e-12)
+
+
+def test_megatrons_scheduler_on_a_clock_takes_tokens_and_samples():
+    cfg = {
+        "solver": {
+            "lr_scheduler_name": "megatron.OptimizerParamScheduler",
+            "clock": "tokens",
+            "tokens_per_sample": 4,
+            "max_iter": 8000,
+            "warmup_iters": 800,
+            "args": {"lr_decay_style": "linear", "min_lr": 0.0},
+        }
+    }
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    optimizer.step()
+    scheduler.step(tokens=100)
+    optimizer.step()
+    scheduler.step(samples=100)  # 400 tokens
+    optimizer.step()
+    scheduler.step(increment=100)  # Megatron's: samples
+    assert scheduler.num_steps == 900
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * (1 - (900 - 800) / (8000 - 800)), rel=1e-12)
+    with pytest.raises(TypeError, match="not both"):
+        scheduler.step(increment=1, tokens=4)
+
+
+def test_a_plain_step_past_2_53_tokens_is_refused():
+    cfg = {
+        "solver": {
+            "lr_scheduler_name": "cosine",
+            "clock": "tokens",
+            "tokens_per_step": 2**52,
+            "max_iter": 2**53,
+        }
+    }
+    scheduler = schedreg.build_lr_scheduler(cfg, sgd())
+    scheduler.seek(2**53 - 10)
+    with pytest.raises(ValueError, match="pass 2\\*\\*53"):
+        scheduler.step()
+
+
+def test_the_batch_size_on_the_step_clock_is_the_configs():
+    for keys, expected in (
+        ({"samples_per_step": 8}, 8),
+        ({"tokens_per_step": 64, "tokens_per_sample": 4}, 16),
+        ({}, None),
+    ):
+        cfg = {"solver": {"lr_scheduler_name": "cosine", "max_iter": 100, **keys}}
+        assert schedreg.build_lr_scheduler(cfg, sgd()).batch_size == expected
+
+
+def test_megatrons_ramp_must_be_its_string():
+    args = {**MEGATRON_ARGS, "step_batch_size_schedule": [[0, 8], [2000, 16]]}
+    with pytest.raises(ConfigError, match="Megatron's string"):
         schedreg.build_lr_scheduler(args, sgd())

@@ -29,23 +29,18 @@ class Clock:
         per_step: what one step consumes in ``unit``, where that is fixed (None: not known).
         ramp: the batch-size ramp (sizes in samples, thresholds in ``unit``), if any.
         tokens_per_sample: the sequence length, to count samples on a token clock.
+        batch: the global batch size in samples (without a ramp), where the config gives it.
     """
 
     unit: str = "step"
     per_step: int | None = 1
     ramp: BatchRamp | None = None
     tokens_per_sample: int | None = None
+    batch: int | None = None
 
     def batch_size(self, position: int) -> int | None:
-        """The global batch size (samples) the next update trains on, where the clock knows it."""
-        if self.ramp is not None:
-            return self.ramp.size_at(position)
-        if self.unit == "samples":
-            return self.per_step
-        if self.per_step is not None and self.tokens_per_sample:
-            whole, rest = divmod(self.per_step, self.tokens_per_sample)
-            return None if rest else whole
-        return None
+        """The global batch size (samples) the next update trains on, where the config says."""
+        return self.ramp.size_at(position) if self.ramp is not None else self.batch
 
     def advance(self, position: int, owner: str, tokens: Any = None, samples: Any = None) -> int:
         """How far the step from ``position`` goes, given what the loop says it consumed."""
@@ -60,7 +55,7 @@ class Clock:
         if tokens is not None and samples is not None:
             raise TypeError(f"{owner}.step() takes tokens= or samples=, not both")
         if tokens is None and samples is None:
-            return self._expected(position, owner)
+            return self._checked(position, self._expected(position, owner), owner)
         if self.unit == "samples" and tokens is not None:
             raise TypeError(f"{owner} counts samples (solver.clock: samples): step it with samples=")
         given = _count(owner, "tokens", tokens) if tokens is not None else _count(owner, "samples", samples)
@@ -71,9 +66,12 @@ class Clock:
                     "samples"
                 )
             given *= self.tokens_per_sample
-        if position + given > MAX_POSITION:
-            raise ValueError(f"{owner}: the position would pass 2**53 {self.unit} ({position} + {given})")
-        return given
+        return self._checked(position, given, owner)
+
+    def _checked(self, position: int, moved: int, owner: str) -> int:
+        if position + moved > MAX_POSITION:
+            raise ValueError(f"{owner}: the position would pass 2**53 {self.unit} ({position} + {moved})")
+        return moved
 
     def _expected(self, position: int, owner: str) -> int:
         """What a plain ``step()`` consumed: the batch the ramp (or the config) gives here."""

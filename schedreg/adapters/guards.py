@@ -97,20 +97,29 @@ class Guards:
     warned_outside: bool = False
     advance_on: str = "step"
     updates_seen: int = 0
+    held: int = 0
     clock: Clock = field(default_factory=Clock)
     source: dict[str, Any] | None = None
     rebuild: Callable[[Mapping[str, Any], Optimizer], Any] | None = None
 
-    def holds(self, optimizer: Optimizer) -> bool:
+    def holds(self, optimizer: Optimizer, counted: int = 0) -> bool:
         """Whether this ``step()`` is to leave the schedule where it is: ``advance_on:
-        update``, and no optimizer update since the schedule last advanced."""
+        update``, and no optimizer update since the schedule last advanced. What a held call
+        says it ``counted`` (the tokens of a micro-batch) waits for the next advance
+        (:meth:`released`)."""
         if self.advance_on != "update":
             return False
         updates = getattr(optimizer, "_schedreg_updates", 0)
         if updates == self.updates_seen:
+            self.held += counted
             return True
         self.updates_seen = updates
         return False
+
+    def released(self) -> int:
+        """What the held calls counted since the last advance (and no longer hold)."""
+        held, self.held = self.held, 0
+        return held
 
     # --- resume ------------------------------------------------------------------------
 
@@ -144,6 +153,7 @@ class Guards:
         changed = self.changes(state, equivalent)
         if not changed:
             return False
+        self.check_clock(state)
         if self.on_resume_change not in RESCHEDULE:
             raise ConfigError(
                 f"the checkpoint was saved under a different schedule ({changed}); set "
@@ -223,6 +233,17 @@ class Guards:
             stacklevel=3,
         )
         become(scheduler, built)
+
+    def check_clock(self, state: Mapping[str, Any]) -> None:
+        """Refuse to reschedule a state saved on another clock: its position counts another
+        unit (5 steps are not 5 tokens), whatever the policy."""
+        saved = {**FINGERPRINT_DEFAULTS, **(state.get("fingerprint") or {})}.get("clock")
+        now = (self.fingerprint or {}).get("clock")
+        if saved is not None and now is not None and saved != now:
+            raise ConfigError(
+                f"the checkpoint's position counts {saved} (solver.clock), this config's {now}: its position "
+                f"{saved_step(state, 'the checkpoint')} cannot be read as {now}; resume on its clock"
+            )
 
     def check_branch(self, saved: Mapping[str, Any], now: Mapping[str, Any], step: int) -> None:
         """A changed cooldown is a deliberate branch of the run where neither the old nor the

@@ -67,13 +67,17 @@ class MegatronLR(AbsoluteLR):
         """Megatron's count: samples (or steps, with ``increment`` 1) so far."""
         return self.last_epoch * self.schedule.increment
 
-    def step(self, increment: int | None = None) -> None:  # type: ignore[override]
+    def step(  # type: ignore[override]
+        self, increment: int | None = None, *, tokens: Any = None, samples: Any = None
+    ) -> None:
         """Megatron's ``step(increment)``: on by ``increment`` samples, a whole number of
         steps of ``schedule.increment`` each (0 rewrites the current values); on a sample
         clock any number of samples (a batch-size ramp's). With no argument, schedreg's:
         one step on (on a clock, the batch it expects)."""
-        if increment is None:
-            super().step()
+        if tokens is not None or samples is not None or increment is None:
+            if increment is not None:
+                raise TypeError(f"{self.name}.step() takes increment= or tokens=/samples=, not both")
+            super().step(tokens=tokens, samples=samples)
             return
         if self.guards.clock.unit != "step":  # the schedule counts what was consumed
             super().step(samples=increment)

@@ -111,8 +111,10 @@ class MultiplierLR(LRScheduler):
             raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
         initial = self._step_count == 0  # torch's constructor: to the position 0
         moved = 1 if initial else self.guards.clock.advance(self.last_epoch, self.name, tokens, samples)
-        if not initial and self.guards.holds(self.optimizer):
+        counted = moved if tokens is not None or samples is not None else 0
+        if not initial and self.guards.holds(self.optimizer, counted):
             return
+        moved += 0 if initial else self.guards.released()
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._step_count += 1

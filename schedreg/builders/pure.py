@@ -103,8 +103,8 @@ def pure_schedule(solver: SolverConfig) -> tuple[LrSchedule, SolverConfig] | Non
     takes_optimizer = "optimizer" in entry.takes
     built = entry.builder(solver, LrOnly(solver.base_lr)) if takes_optimizer else entry.builder(solver)
     if isinstance(built, LrSchedule):  # else the factory refuses
-        return (rescaled(cooled(built, solver), solver), solver) if entry.own_warmup else None
+        return (cooled(rescaled(built, solver), solver), solver) if entry.own_warmup else None
     if not callable(built):
         return None
-    schedule = rescaled(cooled(with_warmup(entry, built, solver), solver), solver)
+    schedule = cooled(rescaled(with_warmup(entry, built, solver), solver), solver)
     return (schedule if isinstance(schedule, LrSchedule) else Multiplied(schedule)), solver

@@ -411,6 +411,20 @@ def _check_clock(node: SolverConfig) -> None:
             f"{node.path(fixed[0])} is fixed, but {node.path('batch_size_schedule')} changes what a step "
             "consumes; keep the ramp (the scheduler knows each step's batch from it)"
         )
+    sizes = node.tokens_per_step, node.samples_per_step, node.tokens_per_sample
+    if all(sizes) and sizes[0] != sizes[1] * sizes[2]:  # type: ignore[operator]
+        raise ConfigError(
+            f"{node.path('tokens_per_step')}={sizes[0]} is not {node.path('samples_per_step')}={sizes[1]} x "
+            f"{node.path('tokens_per_sample')}={sizes[2]}; keep two of them"
+        )
+    if clock == "samples" and node.tokens_per_step and not node.samples_per_step:
+        per_sample = node.tokens_per_sample
+        if not per_sample or node.tokens_per_step % per_sample:
+            raise ConfigError(
+                f"{node.path('clock')}: samples, and {node.path('tokens_per_step')}={node.tokens_per_step} "
+                f"is no whole number of samples ({node.path('tokens_per_sample')}={per_sample}); set "
+                f"{node.path('samples_per_step')}"
+            )
     if ramp and clock == "tokens" and node.tokens_per_sample is None:
         raise ConfigError(
             f"{node.path('batch_size_schedule')} gives batch sizes in samples, and {node.path('clock')} "

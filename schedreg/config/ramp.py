@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from decimal import Decimal
 from typing import Any
 
 from schedreg.config.checks import MAX_COUNT, is_int
@@ -20,7 +21,7 @@ from schedreg.config.units import SCALES, Units
 from schedreg.errors import ConfigError
 from schedreg.schedules.ramp import BatchRamp
 
-AMOUNT = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)\s*([KMBTkmbt]?)\s*(tok|sp)?\s*")
+AMOUNT = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+)\s*([KMBTkmbt]?)\s*(tok|sp)?\s*")
 FORMS = "a string like '0:768 250B:1536 500B:3072' or a list of [threshold, batch size] pairs"
 
 
@@ -33,8 +34,10 @@ def _count(path: str, raw: Any, units_allowed: bool) -> tuple[int, str | None]:
         if match is None or (match[3] and not units_allowed):
             what = "a count like 250B, 60Msp or 2e9tok" if units_allowed else "a whole number of samples"
             raise ConfigError(f"{path} must be {what}, got {raw!r}")
-        value = float(match[1]) * SCALES[match[2].upper()]
-        if value != int(value):
+        value = Decimal(match[1]) * SCALES[match[2].upper()]  # exact: "2.01K" is 2010
+        if value > MAX_COUNT:
+            raise ConfigError(f"{path} must be from 0 to 2**53, got {raw!r}")
+        if value != value.to_integral_value():
             raise ConfigError(f"{path} must be a whole number, got {raw!r}")
         amount, unit = int(value), match[3]
     if not 0 <= amount <= MAX_COUNT:

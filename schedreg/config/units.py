@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from schedreg.errors import ConfigError
@@ -31,10 +32,14 @@ from schedreg.errors import ConfigError
 INTERVALS = ("iter", "epoch")
 CLOCKS = ("step", "tokens", "samples")
 """What the scheduler's step counts: calls of ``step()``, or tokens or samples consumed."""
-UNIT_STRING = re.compile(r"\s*(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)\s*([KMBT]?)\s*(ep|it|%|tok|sp)\s*")
+UNIT_STRING = re.compile(
+    r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+)\s*([KMBT]?)\s*(ep|it|%|tok|sp)\s*"
+)
 FORMS = "an integer, or a string like '90ep', '500it', '10%', '300Btok' or '60Msp'"
 SCALES = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 """The suffixes a count may take: thousands, millions, billions, trillions."""
+MAX_AMOUNT = 2**53
+"""The most tokens or samples a duration may count (past it, a float position loses units)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,15 @@ class Units:
         return tokens // per_sample
 
     @property
+    def batch(self) -> int | None:
+        """The global batch size in samples the config gives (without a ramp): the samples
+        per step, or the tokens per step in whole samples."""
+        tokens, per_sample = self.tokens_per_step, self.tokens_per_sample
+        if self.samples_per_step is not None or self.ramped:
+            return self.samples_per_step
+        return tokens // per_sample if tokens and per_sample and not tokens % per_sample else None
+
+    @property
     def step_unit(self) -> str:
         """What one ``scheduler.step()`` is: ``"epoch"`` for an epoch schedule without
         ``iters_per_epoch``, else ``"iter"``."""
@@ -97,10 +111,23 @@ class Units:
             raise ConfigError(f"{path} must be {FORMS}, got {value!r}")
         if match[2] and match[3] == "%":
             raise ConfigError(f"{path}={value!r}: a percentage takes no {match[2]} suffix")
+        exact = Decimal(match[1]) * SCALES[match[2]]  # "2.01K" is 2010, not 2009.9999999999998
         try:
-            return self._resolve(path, value, float(match[1]) * SCALES[match[2]], match[3], max_iter)
+            if match[3] in ("tok", "sp"):
+                return self._counted(path, value, exact, match[3])
+            return self._resolve(path, value, float(exact), match[3], max_iter)
         except OverflowError as exc:  # an amount too large to count in
             raise ConfigError(f"{path}={value!r} is too large to count in steps") from exc
+
+    def _counted(self, path: str, value: str, amount: Decimal, unit: str) -> int:
+        """Tokens or samples, exactly: on a token (sample) clock in its unit, else in steps."""
+        if amount > MAX_AMOUNT:
+            raise ConfigError(
+                f"{path}={value!r} is more than 2**53 {'tokens' if unit == 'tok' else 'samples'}"
+            )
+        if self.clock != "step":
+            return self._on_clock(path, value, amount, unit)
+        return self._consumed(path, value, amount, unit)
 
     def _resolve(self, path: str, value: str, amount: float, unit: str, max_iter: int | None) -> int:
         if unit == "%":
@@ -111,10 +138,6 @@ class Units:
             if amount > 100:
                 raise ConfigError(f"{path} must be at most 100% of max_iter, got {value!r}")
             return round(amount / 100 * max_iter)
-        if unit in ("tok", "sp"):
-            if self.clock != "step":
-                return self._on_clock(path, value, amount, unit)
-            return self._consumed(path, value, amount, unit)
         if self.clock != "step":
             return self._clock_steps(path, value, amount, unit)
         if unit == "it":
@@ -134,12 +157,14 @@ class Units:
             )
         return round(amount * self.iters_per_epoch)
 
-    def _on_clock(self, path: str, value: str, amount: float, unit: str) -> int:
+    def _on_clock(self, path: str, value: str, amount: Decimal, unit: str) -> int:
         """Tokens or samples on a token (sample) clock: its own unit exactly, the other
         through ``tokens_per_sample`` (to the nearest sample)."""
         own = "tok" if self.clock == "tokens" else "sp"
         if unit == own:
-            return _whole(path, value, amount, what=self.clock)
+            if amount != amount.to_integral_value():
+                raise ConfigError(f"{path} must be a whole number of {self.clock}, got {value!r}")
+            return int(amount)
         if self.tokens_per_sample is None:
             raise ConfigError(
                 f"{path}={value!r} counts {'samples' if unit == 'sp' else 'tokens'}, and the scheduler "
@@ -169,7 +194,7 @@ class Units:
             )
         return _whole(path, value, amount) * size
 
-    def _consumed(self, path: str, value: str, amount: float, unit: str) -> int:
+    def _consumed(self, path: str, value: str, amount: Decimal, unit: str) -> int:
         """Tokens or samples in steps: each step consumes ``tokens_per_step`` tokens (or
         ``samples_per_step`` samples, the global batch), the nearest whole step."""
         what = "tokens" if unit == "tok" else "samples"
@@ -187,9 +212,9 @@ class Units:
         return steps
 
 
-def _whole(path: str, text: str, amount: float, what: str = "steps") -> int:
+def _whole(path: str, text: str, amount: float) -> int:
     if not math.isfinite(amount) or amount != int(amount):
-        raise ConfigError(f"{path} must be a whole number of {what}, got {text!r}")
+        raise ConfigError(f"{path} must be a whole number of steps, got {text!r}")
     return int(amount)
 
 

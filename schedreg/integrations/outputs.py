@@ -247,7 +247,7 @@ def chart(run: Preview, width: int = 60, height: int = 6, groups: int = 3) -> li
         peak = max(values)
         levels = [round(v / peak * height * 8) if peak > 0 else 0 for v in values]
         title = f"lr of {name}" if len(run.names) > 1 else "lr"
-        lines.append(f"# {title}, step 0 to {last}:")
+        lines.append(f"# {title}, {counted(run.solver)[:-1]} 0 to {last}:")
         for row in range(height - 1, -1, -1):
             label = f"{peak:.3g}" if row == height - 1 else ("0" if row == 0 else "")
             cells = "".join(blocks[min(8, max(0, level - row * 8))] for level in levels)

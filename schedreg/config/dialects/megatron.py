@@ -227,13 +227,18 @@ def _ramp(a: Mapping[str, Any]) -> dict[str, Any]:
             "args.step_batch_size_schedule: a ramp's run is counted in samples; set train_samples (and the "
             "lr lengths in samples), as Megatron's sample-based training does"
         )
-    seq = a.get("seq_length")
+    entries = schedule.replace(",", " ").split() if isinstance(schedule, str) else None
+    if not entries or not all(entry.count(":") == 1 for entry in entries):
+        raise ConfigError(
+            f"args.step_batch_size_schedule must be Megatron's string of THRESHOLD:BATCH_SIZE entries, like "
+            f"'0:768 250B:1536', got {schedule!r}"
+        )
     out: dict[str, Any] = {"clock": "samples", "batch_size_schedule": schedule}
-    if seq is not None:
+    seq = a.get("seq_length")
+    if seq is not None:  # Megatron reads the thresholds as tokens
         out["tokens_per_sample"] = seq
-        if isinstance(schedule, str) and all(e.count(":") == 1 for e in schedule.replace(",", " ").split()):
-            pairs = (entry.split(":") for entry in schedule.replace(",", " ").split())
-            out["batch_size_schedule"] = [[f"{threshold}tok", size] for threshold, size in pairs]
+        pairs = (entry.split(":") for entry in entries)
+        out["batch_size_schedule"] = [[f"{threshold}tok", size] for threshold, size in pairs]
     return out
 
 
