@@ -55,8 +55,12 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     Raises:
         ConfigError: for any invalid value, naming the key.
     """
-    solver = routed_to_schedule_free(solver_config(cfg), optimizer)
+    config = solver_config(cfg)
+    solver = routed_to_schedule_free(config, optimizer)
+    warn_unreached_batches(solver)
     guards = run_guards(solver)
+    if guards.fingerprint is not None:  # a schedule-free optimizer's warmup, given it by the config
+        guards.fingerprint["optimizer_warmup"] = repr(warmup_length(config) if solver is not config else 0)
     guards.source, guards.rebuild = saved_source(cfg), rebuilt
     python_lrs(optimizer.param_groups)
     check_base_lrs(  # before any library's constructor reads them
@@ -75,6 +79,20 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
         functools.partial(group_param_schedules, param_schedule_table(solver)),
         guards,
     )
+
+
+def warn_unreached_batches(solver: SolverConfig) -> None:
+    """Warn where a batch-size ramp's sizes start at or after the run's end (``max_iter``):
+    never trained on, the mark of a threshold in another unit (samples for tokens)."""
+    ramp = solver.batch_size_schedule
+    late = [at for at in ramp.thresholds if at >= solver.max_iter] if ramp is not None else []
+    if late:
+        warnings.warn(
+            f"{solver.path('batch_size_schedule')}: the batch sizes from {late[0]:,} {solver.clock} on are "
+            f"never reached: {solver.path('max_iter')} is {solver.max_iter:,} {solver.clock}",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def saved_source(cfg: Any) -> dict[str, Any] | None:
@@ -169,6 +187,7 @@ def run_guards(solver: SolverConfig) -> Guards:
         on_resume_change=solver.on_resume_change,
         epochs=epochs,
         epoch_keys=(solver.path("max_iter"), solver.path("iters_per_epoch")),
+        policy_key=solver.path("on_resume_change"),
         advance_on=solver.advance_on,
         clock=clock,
     )

@@ -544,3 +544,35 @@ def test_megatrons_ramp_must_be_its_string():
     args = {**MEGATRON_ARGS, "step_batch_size_schedule": [[0, 8], [2000, 16]]}
     with pytest.raises(ConfigError, match="Megatron's string"):
         schedreg.build_lr_scheduler(args, sgd())
+
+
+def test_a_ramp_size_the_run_never_reaches_is_warned_of():
+    cfg = on_tokens(tokens_per_sample=4, batch_size_schedule="0:2 200:4 5000:8")
+    with pytest.warns(UserWarning, match="from 5,000 tokens on are never reached"):
+        schedreg.build_lr_scheduler(cfg, sgd())
+
+
+def test_export_on_a_clock_writes_one_row_per_update(tmp_path):
+    out = tmp_path / "ramp.csv"
+    overrides = [
+        "solver=cosine",
+        "solver.clock=tokens",
+        "solver.tokens_per_sample=4",
+        "solver.max_iter=1000tok",
+        "solver.warmup_iters=100tok",
+        "solver.batch_size_schedule='0:2 200:4 600:8'",
+    ]
+    assert main(["export", *overrides, "-o", str(out)]) == 0
+    header, *rows = [line.split(",") for line in out.read_text().splitlines()]
+    assert header == ["step", "tokens", "batch_size", "default"]
+    position = 0
+    for step, row in enumerate(rows):
+        size = ramp_size(position)
+        # detectron2's WarmupCosineLR (fvcore's warmup from 0.001 x the lr, to the cosine at its end)
+        cosine = 0.5 * (1 + math.cos(math.pi * position / 1000))
+        end, alpha = 0.5 * (1 + math.cos(math.pi * 100 / 1000)), min(position / 100, 1.0)
+        expected = 0.001 * (cosine if position >= 100 else 0.001 * (1 - alpha) + end * alpha)
+        assert [int(row[0]), int(row[1]), int(row[2])] == [step, position, size]
+        assert float(row[3]) == pytest.approx(expected, rel=1e-12)
+        position += size * 4
+    assert len(rows) == BatchRamp((0, 200, 600), (2, 4, 8)).steps_to(1000, 4)

@@ -53,7 +53,8 @@ def test_the_solvers_warmup_goes_to_the_optimizers_own_and_the_schedule_stays_co
 
 
 def test_a_warmup_on_both_the_optimizer_and_the_schedule_is_refused():
-    with pytest.raises(ConfigError, match=r"warms up itself \(warmup_steps=5\); keep one warmup"):
+    refused = r"warms up itself \(warmup_steps=5: set by you.*\); keep one warmup"
+    with pytest.raises(ConfigError, match=refused):
         schedreg.build_lr_scheduler(ANYTIME, ScheduleFreeLike(params(), warmup_steps=5))
 
 
@@ -121,3 +122,14 @@ def test_resuming_with_the_optimizers_state_loaded_first_keeps_the_warmup_it_was
     resumed.load_state_dict(first.state_dict())  # warmup_steps=10, as schedreg gave it
     schedreg.build_lr_scheduler(ANYTIME, resumed)
     assert resumed.param_groups[0]["warmup_steps"] == 10
+
+
+def test_resuming_under_another_warmup_is_refused_though_the_schedule_itself_is_flat():
+    first_optimizer = ScheduleFreeLike(params(), lr=0.01)
+    first = schedreg.build_lr_scheduler(ANYTIME, first_optimizer)
+    first_optimizer.step()
+    first.step()
+    longer = {"solver": {**ANYTIME["solver"], "warmup_iters": 20}}
+    resumed = schedreg.build_lr_scheduler(longer, ScheduleFreeLike(params(), lr=0.01))
+    with pytest.raises(ConfigError, match="optimizer_warmup: 10 -> 20"):
+        resumed.load_state_dict(first.state_dict())

@@ -230,9 +230,137 @@ def test_megatrons_override_keeps_the_configs_values():
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("lr_decay_style", "sideways"), ("lr_warmup_steps", 500), ("min_lr", -1.0), ("lr_decay_steps", "x")],
+    [
+        ("lr_decay_style", "sideways"),
+        ("lr_warmup_steps", 500),
+        ("min_lr", -1.0),
+        ("lr_decay_steps", "x"),
+        ("min_lr", 0.5),
+        ("lr_decay_style", "WSD"),
+    ],
 )
 def test_a_damaged_megatron_checkpoint_is_refused_under_use_checkpoint(key, value):
     scheduler = schedreg.build_lr_scheduler({**ARGS, "use_checkpoint_opt_param_scheduler": True}, one_group())
-    with pytest.raises(ConfigError, match=f"checkpoint's (warmup|{key})"):
+    with pytest.raises(ConfigError, match=f"checkpoint's ({key}|values do not hold)"):
         scheduler.load_state_dict({**MEGATRONS, key: value})
+
+
+def test_a_megatron_checkpoints_values_travel_with_the_state_saved_after_them():
+    cfg = {**ARGS, "use_checkpoint_opt_param_scheduler": True}
+    optimizer = one_group()
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    with pytest.warns(UserWarning, match="checkpoint's values"):
+        scheduler.load_state_dict(MEGATRONS)
+    for _ in range(3):
+        optimizer.step()
+        scheduler.step()
+    state = scheduler.state_dict()
+    assert state["num_steps"] == 8 * GBS and state["lr_warmup_steps"] == 2 * GBS  # Megatron's own form
+    resumed_optimizer = one_group()
+    resumed = schedreg.build_lr_scheduler(cfg, resumed_optimizer)
+    with pytest.warns(UserWarning, match="checkpoint's values"):
+        resumed.load_state_dict(state)
+    for _ in range(4):
+        for opt, sched in ((resumed_optimizer, resumed), (optimizer, scheduler)):
+            opt.step()
+            sched.step()
+    expected = megatron_linear(12 * GBS, 2 * GBS, 30 * GBS)
+    assert resumed_optimizer.param_groups[0]["lr"] == optimizer.param_groups[0]["lr"]
+    assert resumed_optimizer.param_groups[0]["lr"] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ConfigError, match="use_checkpoint_opt_param_scheduler"):
+        schedreg.build_lr_scheduler(ARGS, one_group()).load_state_dict(state)  # Megatron asserts
+
+
+def test_a_megatron_checkpoints_max_lr_reaches_the_groups_without_their_own():
+    kwargs = {"min_lr": 0.001, "lr_warmup_steps": 8, "lr_decay_steps": 120, "lr_decay_style": "linear"}
+    optimizer = sgd()  # groups at 0.1 and 0.03, no max_lr of their own
+    scheduler = schedreg.build_lr_scheduler(kwargs, optimizer)
+    with pytest.warns(UserWarning, match=r"max_lr: config \[0.03, 0.1\], checkpoint 0.2"):
+        scheduler.load_state_dict({**MEGATRONS, "max_lr": 0.2, "num_steps": 60})
+    expected = megatron_linear(60, 8, 120, peak=0.2)
+    assert lrs(optimizer) == pytest.approx([expected, expected], rel=1e-12)
+
+
+def test_megatrons_none_flag_is_false_as_in_megatron():
+    kwargs = {"max_lr": 0.1, "min_lr": 0.001, "lr_warmup_steps": 12, "lr_decay_steps": 80}
+    cfg = {**kwargs, "lr_decay_style": "linear", "use_checkpoint_opt_param_scheduler": None}
+    with pytest.raises(ConfigError, match="differ"):
+        schedreg.build_lr_scheduler(cfg, one_group()).load_state_dict(MEGATRONS)
+    with pytest.raises(
+        ConfigError, match=r"use_checkpoint_opt_param_scheduler \(OptimizerParamScheduler's default"
+    ):
+        schedreg.build_lr_scheduler({**kwargs, "override_opt_param_scheduler": True}, one_group())
+
+
+# --- all or nothing --------------------------------------------------------------------
+
+
+def groups_of(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    return [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+
+
+def test_a_failed_load_leaves_the_scheduler_and_the_optimizer_as_they_were():
+    saved, _ = trained(cosine(100), 30)
+    optimizer = torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in (*LRS, 0.01)], lr=0.1
+    )
+    scheduler = schedreg.build_lr_scheduler(cosine(200, on_resume_change="use_checkpoint"), optimizer)
+    for _ in range(5):
+        optimizer.step()
+        scheduler.step()
+    before, state = groups_of(optimizer), scheduler.state_dict()
+    with pytest.raises(ConfigError, match="covers 2 param groups, but this optimizer has 3"):
+        scheduler.load_state_dict(saved.state_dict())
+    assert groups_of(optimizer) == before and scheduler.state_dict() == state
+    optimizer.step()
+    scheduler.step()
+    assert lrs(optimizer) == pytest.approx([b * hf_cosine(6, 10, 200) for b in (*LRS, 0.01)], rel=1e-12)
+
+
+def test_a_refused_rebuild_leaves_the_optimizer_as_it_was():
+    megatron = {"solver": {"lr_scheduler_name": "megatron.OptimizerParamScheduler", "max_iter": 100}}
+    megatron["solver"]["args"] = {"start_wd": 0.5, "end_wd": 0.5, "wd_incr_style": "constant"}
+    saved, _ = trained(megatron, 5)
+    optimizer = torch.optim.SGD(
+        [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in LRS], lr=0.1, weight_decay=0.01
+    )
+    scheduler = schedreg.build_lr_scheduler(cosine(100, on_resume_change="use_checkpoint"), optimizer)
+    before = groups_of(optimizer)
+    with pytest.raises(ConfigError, match="the checkpoint's schedule is a MegatronLR"):
+        scheduler.load_state_dict(saved.state_dict())
+    assert groups_of(optimizer) == before
+
+
+def test_the_runs_policy_stays_use_checkpoint_after_a_checkpoints_schedule_was_taken():
+    first, _ = trained(cosine(100), 12)
+    second, second_optimizer = trained(cosine(300), 40)
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler(cosine(200, on_resume_change="use_checkpoint"), optimizer)
+    with pytest.warns(UserWarning):
+        scheduler.load_state_dict(first.state_dict())
+    with pytest.warns(UserWarning, match=r"max_iter: 300 -> 100"):
+        scheduler.load_state_dict(second.state_dict())
+    assert lrs(optimizer) == lrs(second_optimizer) == pytest.approx([b * hf_cosine(40, 10, 300) for b in LRS])
+
+
+def test_a_solver_node_that_does_not_build_its_fingerprint_is_damaged():
+    saved, _ = trained(cosine(100), 13)
+    state = saved.state_dict()
+    state["solver"] = {**state["solver"], "node": {**state["solver"]["node"], "max_iter": 150}}
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler(cosine(200, on_resume_change="use_checkpoint"), optimizer)
+    before = groups_of(optimizer)
+    with pytest.raises(ConfigError, match="does not build the schedule its fingerprint records"):
+        scheduler.load_state_dict(state)
+    assert groups_of(optimizer) == before
+
+
+def test_a_solver_node_of_an_unknown_peer_is_refused():
+    saved, _ = trained(cosine(100), 3)
+    state = saved.state_dict()
+    state["solver"] = {**state["solver"], "peer": "bogus"}
+    with pytest.raises(ConfigError, match="holds no solver node to rebuild"):
+        schedreg.saved_solver(state)
+    scheduler = schedreg.build_lr_scheduler(cosine(200, on_resume_change="use_checkpoint"), sgd())
+    with pytest.raises(ConfigError, match="does not build"):
+        scheduler.load_state_dict(state)

@@ -204,7 +204,8 @@ class GroupedLR(LRScheduler):
         owner = type(self).__name__
         state = checked_state(state_dict, owner, self.STATE_KEYS)
         step = saved_step(state, owner)
-        self.guards.checkpoint_schedule(state, self)
+        if self.guards.checkpoint_schedule(state, self):
+            return
         if self.guards.rescheduled(state, self.optimizer):
             self.last_epoch = step
             for _, _, scheduler in self.lanes:

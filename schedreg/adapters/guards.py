@@ -39,6 +39,7 @@ FINGERPRINT_DEFAULTS: dict[str, str | None] = {
     **{"step_unit": "iter", "bias_lr_factor": None, "schedule": None},
     **{"cooldown": "None", "cooldown_start": "None"},
     **{"clock": "step", "batch_size_schedule": "None", "batch_size_rescale": "none"},
+    "optimizer_warmup": None,
 }
 """Fingerprint keys that older checkpoints lack, with the value they implied (None: not
 recorded then, so not compared: an old run may have used any value)."""
@@ -53,6 +54,7 @@ BEYOND_THE_SCHEDULE = (
     "clock",
     "batch_size_schedule",
     "batch_size_rescale",
+    "optimizer_warmup",
 )
 """Fingerprint keys that shape more than a pure schedule's multiplier (the groups' base lrs,
 the groups, other keys' schedules, what a step is, how far it goes): compared even where the
@@ -88,6 +90,7 @@ class Guards:
         source: the solver node the scheduler was built from, as plain data (saved with the
             state, for ``use_checkpoint``); None where it holds other objects.
         rebuild: builds a scheduler from a saved ``source`` over an optimizer (the factory's).
+        policy_key: where the config sets ``on_resume_change`` (a peer's own flag), for messages.
     """
 
     fingerprint: dict[str, str] | None = None
@@ -101,6 +104,7 @@ class Guards:
     clock: Clock = field(default_factory=Clock)
     source: dict[str, Any] | None = None
     rebuild: Callable[[Mapping[str, Any], Optimizer], Any] | None = None
+    policy_key: str = "solver.on_resume_change"
 
     def holds(self, optimizer: Optimizer, counted: int = 0) -> bool:
         """Whether this ``step()`` is to leave the schedule where it is: ``advance_on:
@@ -156,12 +160,12 @@ class Guards:
         self.check_clock(state)
         if self.on_resume_change not in RESCHEDULE:
             raise ConfigError(
-                f"the checkpoint was saved under a different schedule ({changed}); set "
-                "solver.on_resume_change: reschedule to run the new schedule from the saved step, or "
-                "use_checkpoint to run the checkpoint's"
+                f"the checkpoint was saved under a different schedule ({changed}); set {self.policy_key}: "
+                "reschedule to run the new schedule from the saved step, or use_checkpoint to run the "
+                "checkpoint's"
             )
         warnings.warn(
-            f"resuming under a changed schedule ({changed}): solver.on_resume_change is "
+            f"resuming under a changed schedule ({changed}): {self.policy_key} is "
             f"{self.on_resume_change}, so the new schedule runs from the saved step",
             UserWarning,
             stacklevel=3,
@@ -199,23 +203,54 @@ class Guards:
         said = [key for key in changed if key != "schedule"] or changed  # the keys say it shorter
         return "; ".join(f"{key}: {saved.get(key)} -> {now.get(key)}" for key in said)
 
-    def checkpoint_schedule(self, state: Mapping[str, Any], scheduler: Any) -> None:
-        """Under ``use_checkpoint``, where ``state`` was saved under another schedule: make
-        ``scheduler`` the one the checkpoint's own solver node builds over its optimizer (its
-        schedule, clock and checks), so that the state then loads as saved. Refused where the
-        checkpoint holds no solver node, or its schedule needs another kind of scheduler."""
+    def checkpoint_schedule(
+        self, state: Mapping[str, Any], scheduler: Any, equivalent: Collection[str] = ()
+    ) -> bool:
+        """Under ``use_checkpoint``, where ``state`` was saved under another schedule: load it
+        into the scheduler the checkpoint's own solver node builds over the optimizer (its
+        schedule, clock and checks) and make ``scheduler`` that one, keeping this run's resume
+        policy; True where it did (the load is done). All or nothing: where the node is
+        missing, does not build the checkpoint's fingerprint, needs another kind of scheduler,
+        or the state does not load into it, the scheduler and the optimizer's groups are left
+        as they were and a ConfigError says why."""
         if self.on_resume_change != USE_CHECKPOINT or self.rebuild is None:
-            return
-        changed = self.changes(state, branches=False)
+            return False
+        changed = self.changes(state, equivalent, branches=False)
         if not changed:
-            return
+            return False
         source = state.get("solver")
         if source is None:
             raise ConfigError(
-                f"solver.on_resume_change is use_checkpoint, but the checkpoint holds no schedule to use (it "
-                f"was saved by an older schedreg, or from a config holding other objects); its schedule "
-                f"differs ({changed}): resume under the config it was saved with, or set reschedule"
+                f"{self.policy_key} is use_checkpoint, but the checkpoint holds no schedule to use (it was "
+                f"saved by an older schedreg, or from a config holding other objects); its schedule differs "
+                f"({changed}): resume under the config it was saved with, or set reschedule"
             )
+        groups = scheduler.optimizer.param_groups
+        kept = [_group_values(group) for group in groups]
+        try:
+            built = self._checkpoints(source, scheduler, state, changed)
+        except BaseException:
+            for group, values in zip(groups, kept, strict=True):
+                _restore_group(group, values)
+            raise
+        guards = built.guards if hasattr(built, "guards") else built._schedreg.guards
+        guards.on_resume_change, guards.rebuild, guards.policy_key = (
+            USE_CHECKPOINT,
+            self.rebuild,
+            self.policy_key,
+        )
+        warnings.warn(
+            f"resuming under the checkpoint's schedule ({changed}): {self.policy_key} is use_checkpoint, so "
+            "the config's changes are not used",
+            UserWarning,
+            stacklevel=3,
+        )
+        become(scheduler, built)
+        return True
+
+    def _checkpoints(self, source: Any, scheduler: Any, state: Mapping[str, Any], changed: str) -> Any:
+        """The scheduler ``source`` builds over ``scheduler``'s optimizer, ``state`` loaded."""
+        assert self.rebuild is not None
         try:
             built = self.rebuild(source, scheduler.optimizer)
         except ConfigError as exc:
@@ -226,13 +261,16 @@ class Guards:
                 f"{type(scheduler).__name__} ({changed}): build the scheduler from the checkpoint's solver "
                 "node, schedreg.build_lr_scheduler(schedreg.saved_solver(state), optimizer)"
             )
-        warnings.warn(
-            f"resuming under the checkpoint's schedule ({changed}): solver.on_resume_change is "
-            "use_checkpoint, so the config's changes are not used",
-            UserWarning,
-            stacklevel=3,
-        )
-        become(scheduler, built)
+        guards = built.guards if hasattr(built, "guards") else built._schedreg.guards
+        mismatch = guards.changes(state, branches=False)
+        if mismatch:
+            raise ConfigError(
+                "the checkpoint's solver node does not build the schedule its fingerprint records "
+                f"({mismatch}): the checkpoint is damaged"
+            )
+        guards.on_resume_change = "error"  # the state is its own: nothing to reschedule
+        built.load_state_dict(state)
+        return built
 
     def check_clock(self, state: Mapping[str, Any]) -> None:
         """Refuse to reschedule a state saved on another clock: its position counts another
@@ -305,6 +343,24 @@ class Guards:
             UserWarning,
             stacklevel=4,
         )
+
+
+def _group_values(group: dict[str, Any]) -> dict[str, Any]:
+    """A param group's values but its params (a Tensor value copied, to restore in place)."""
+    return {
+        k: (v, v.clone()) if isinstance(v, torch.Tensor) else v for k, v in group.items() if k != "params"
+    }
+
+
+def _restore_group(group: dict[str, Any], values: dict[str, Any]) -> None:
+    """Put back what :func:`_group_values` kept: a Tensor in place, a key added since removed."""
+    for key in [k for k in group if k != "params" and k not in values]:
+        del group[key]
+    for key, value in values.items():
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], torch.Tensor):
+            value[0].copy_(value[1])
+            value = value[0]
+        group[key] = value
 
 
 def become(scheduler: Any, other: Any) -> None:

@@ -61,6 +61,9 @@ class MegatronLR(AbsoluteLR):
     keeps 0, as Megatron's no-decay groups do)."""
 
     schedule: MegatronSchedule
+    _native = False
+    """Whether it runs a Megatron checkpoint's own values (``use_checkpoint``): its state is
+    then saved as Megatron saves it, those values with the count."""
 
     @property
     def num_steps(self) -> int:
@@ -174,7 +177,6 @@ class MegatronLR(AbsoluteLR):
         ):
             super().load_state_dict(state_dict)
             return
-        self._check_megatron_state(state_dict)
         steps = state_dict.get("num_iters", state_dict.get("num_steps"))
         size = self.schedule.increment
         count = _whole(steps)
@@ -183,7 +185,21 @@ class MegatronLR(AbsoluteLR):
                 f"{self.name}: the checkpoint's num_steps={steps!r} is not a whole number of iterations of "
                 f"{size} samples"
             )
+        self._check_megatron_state(state_dict)
         self.seek(count // size)
+
+    def state_dict(self) -> dict[str, Any]:
+        """schedreg's state; Megatron's (its values and ``num_steps``) where it runs a Megatron
+        checkpoint's values, so that a resume from it runs them too."""
+        if not self._native:
+            return super().state_dict()
+        s = self.schedule
+        state: dict[str, Any] = {key: getattr(s, key) for key in CHECKPOINT_FIELDS if key in CHECKPOINT_KEYS}
+        if s.schedules_weight_decay:
+            state.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
+        if s.max_lr is None:
+            del state["max_lr"]
+        return {**state, "num_steps": self.num_steps}
 
     def _check_megatron_state(self, state: dict[str, Any]) -> None:
         s = self.schedule
@@ -193,11 +209,18 @@ class MegatronLR(AbsoluteLR):
             "lr_decay_steps": s.lr_decay_steps,
             "lr_decay_style": s.lr_decay_style,
         }
+        policy = self.guards.on_resume_change
         if s.max_lr is not None:  # the config's lr (groups may carry their own max_lr)
             ours["max_lr"] = s.max_lr
         if "start_wd" in state and s.schedules_weight_decay:
             ours.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
         differ = {}
+        if s.max_lr is None and policy == USE_CHECKPOINT and "max_lr" in state:  # the groups peak at theirs
+            groups = self.optimizer.param_groups[: len(self.base_lrs)]
+            pairs = zip(groups, self.base_lrs, strict=True)
+            peaks = sorted({self._peak(g, b) for g, b in pairs if "max_lr" not in g})
+            if peaks and peaks != [state["max_lr"]]:
+                differ["max_lr"] = (peaks, state["max_lr"])
         for key, mine in ours.items():
             spelled = CHECKPOINT_KEYS.get(key, (key,))
             saved = next((state[k] for k in spelled if k in state), None)
@@ -210,7 +233,6 @@ class MegatronLR(AbsoluteLR):
         said = "; ".join(
             f"{key}: config {mine!r}, checkpoint {saved!r}" for key, (mine, saved) in differ.items()
         )
-        policy = self.guards.on_resume_change
         if policy == USE_CHECKPOINT:
             self._use_checkpoint({key: saved for key, (_, saved) in differ.items()})
         elif policy not in RESCHEDULE:
@@ -220,7 +242,7 @@ class MegatronLR(AbsoluteLR):
                 "or use_checkpoint_opt_param_scheduler (the checkpoint wins)"
             )
         who = "checkpoint's" if policy == USE_CHECKPOINT else "config's"
-        warnings.warn(f"{self.name}: resuming with the {who} values ({said})", UserWarning, stacklevel=4)
+        warnings.warn(f"{self.name}: resuming with the {who} values ({said})", UserWarning, stacklevel=3)
 
     def _use_checkpoint(self, saved: dict[str, Any]) -> None:
         """Megatron's ``use_checkpoint_opt_param_scheduler``: the checkpoint's values replace
@@ -236,12 +258,23 @@ class MegatronLR(AbsoluteLR):
                     f"{self.name}: the Megatron checkpoint's {key}={value!r} is invalid; it is damaged"
                 )
         schedule = dataclasses.replace(self.schedule, **values)
-        if not 0 <= schedule.lr_warmup_steps < schedule.lr_decay_steps:
-            raise ConfigError(
-                f"{self.name}: the Megatron checkpoint's warmup ({schedule.lr_warmup_steps}) is not shorter "
-                f"than its decay ({schedule.lr_decay_steps}); it is damaged"
+        s = schedule
+        wsd = s.lr_decay_style == "WSD" and not (s.wsd_decay_steps and s.lr_wsd_decay_style)
+        broken = [
+            (s.lr_warmup_steps >= s.lr_decay_steps, "its warmup is not shorter than its decay"),
+            (s.max_lr is not None and s.max_lr < s.min_lr, "its max_lr is below its min_lr"),
+            (wsd, "WSD, which this config's scheduler was not built for (no wsd_decay_steps)"),
+        ]
+        if schedule.schedules_weight_decay:
+            constant = schedule.wd_incr_style == "constant"
+            broken.append(
+                (constant and schedule.start_wd != schedule.end_wd, "a constant weight decay ramps")
             )
-        self.schedule = schedule
+            broken.append((not constant and not schedule.wd_incr_steps, "a weight-decay ramp of no length"))
+        why = next((why for bad, why in broken if bad), None)
+        if why is not None:
+            raise ConfigError(f"{self.name}: the Megatron checkpoint's values do not hold ({why}): {values}")
+        self.schedule, self._native = schedule, True
         if "max_lr" in values:
             for group in self.optimizer.param_groups:
                 group.setdefault("max_lr", values["max_lr"])

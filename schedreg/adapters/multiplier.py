@@ -182,7 +182,8 @@ class MultiplierLR(LRScheduler):
         too, and its schedule would be silently dropped."""
         owner = type(self).__name__
         state = checked_state(state_dict, owner, self.STATE_KEYS)
-        self.guards.checkpoint_schedule(state, self)
+        if self.guards.checkpoint_schedule(state, self):
+            return
         if not self.guards.rescheduled(state, self.optimizer):
             check_kind(state, owner, self.STATE_KEYS)
             saved_lrs = state["base_lrs"]

@@ -331,10 +331,11 @@ class ScaledLR(LRScheduler):
         and settings loads: a drop-in user resuming a torch checkpoint."""
         owner = type(self).__name__
         state = checked_state(state_dict, owner)
-        self._schedreg.guards.checkpoint_schedule(state, self)
+        equivalent = TORCH_ARGUMENT_KEYS if self._same_arguments(state) else ()
+        if self._schedreg.guards.checkpoint_schedule(state, self, equivalent):
+            return
         extras = self._schedreg
         step = saved_step(state, owner) if "schedule_step" in state or "last_epoch" in state else None
-        equivalent = TORCH_ARGUMENT_KEYS if self._same_arguments(state) else ()
         if extras.guards.rescheduled(state, self.optimizer, equivalent):
             self.seek(step or 0)
             return

@@ -86,8 +86,9 @@ def routed_to_schedule_free(solver: SolverConfig, optimizer: Any) -> SolverConfi
     if length and own:
         raise ConfigError(
             f"{solver.path('warmup_iters')}={length}: the schedule-free optimizer warms up itself "
-            f"(warmup_steps={own}); keep one warmup: set {solver.path('warmup_iters')}: 0, or the "
-            "optimizer's warmup_steps to 0 (schedreg then gives it the solver's)"
+            f"(warmup_steps={own}: set by you, or given by schedreg to a run resumed here with "
+            f"warmup_iters={own}); keep one warmup: set {solver.path('warmup_iters')}: 0 (or {own} to resume "
+            "that run), or the optimizer's warmup_steps to 0 (schedreg then gives it the solver's)"
         )
     if not length:
         return solver

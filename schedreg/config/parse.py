@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from schedreg.config.checks import cooldown_branch, flag, names, optional_number, value_checks
-from schedreg.config.dialects import PeerNode, peer_node
+from schedreg.config.dialects import PEERS, PeerNode, peer_node
 from schedreg.config.ramp import batch_ramp
 from schedreg.config.solver import (
     DETECTRON2_OTHER_KEYS,
@@ -142,7 +142,12 @@ def saved_solver(state: Mapping[str, Any]) -> PeerNode:
     """
     source = state.get("solver") if isinstance(state, Mapping) else None
     fields = {"node": Mapping, "path": str, "spelled": Mapping, "peer": str}
-    if not isinstance(source, Mapping) or not all(isinstance(source.get(k), t) for k, t in fields.items()):
+    if (
+        not isinstance(source, Mapping)
+        or not all(isinstance(source.get(k), t) for k, t in fields.items())
+        or source["peer"] not in ("", *PEERS)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in source["spelled"].items())
+    ):
         raise ConfigError(
             "this scheduler state holds no solver node to rebuild (saved by an older schedreg, or from a "
             f"config holding other objects than plain data); its 'solver' is {source!r:.120}"

@@ -175,6 +175,8 @@ def every_step(cfg: Any, plateau: str = "never") -> tuple[list[str], Iterator[li
     stepped, at most ``MAX_STEPPED_STEPS``."""
     solver = solver_config(cfg)
     keys = scheduled_keys(solver)
+    if solver.clock != "step":
+        return _every_update(cfg, keys, plateau)
     if not keys:
         run = preview(cfg, plateau=plateau)
         _check_length(run.solver, run.last, MAX_CURVE_STEPS)
@@ -194,6 +196,37 @@ def every_step(cfg: Any, plateau: str = "never") -> tuple[list[str], Iterator[li
             yield lrs + [float(group_value(g, key)) for g in groups for key in keys]
 
     return [*names, *(f"{n}.{key}" for n in names for key in keys)], rows(), solver.max_iter
+
+
+def _every_update(cfg: Any, keys: list[str], plateau: str) -> tuple[list[str], Iterator[list[Any]], int]:
+    """On a token or sample clock, one row per update: its position (what was consumed
+    before it), its batch size, then each group's lr, where the config gives each update's
+    size (a ramp, or the size per step)."""
+    run = preview(cfg, plateau=plateau)
+    solver, clock = run.solver, run.solver.clock
+    if keys:
+        raise ConfigError(
+            f"{solver.path('param_schedules')}: export on {solver.path('clock')}={clock!r} writes the lrs "
+            "per update; other keys' schedules are written on the step clock only"
+        )
+    ramp, per_sample = solver.batch_size_schedule, solver.tokens_per_sample if clock == "tokens" else 1
+    per_step = solver.units.per_step
+    if ramp is None and per_step is None:
+        raise ConfigError(
+            f"export on {solver.path('clock')}={clock!r} writes one row per update, and the config gives no "
+            f"update's size: set a batch_size_schedule or {clock}_per_step"
+        )
+    count = ramp.steps_to(run.last, per_sample or 1) if ramp is not None else -(-run.last // (per_step or 1))
+    _check_length(solver, count, MAX_CURVE_STEPS, f"({count} updates)")
+
+    def rows() -> Iterator[list[Any]]:
+        position = 0
+        while position < run.last:
+            size = ramp.size_at(position) if ramp is not None else solver.units.batch
+            yield [position, size, *run.lrs(position)]
+            position += size * (per_sample or 1) if ramp is not None and size else per_step or 1
+
+    return [clock, "batch_size", *run.names], rows(), count
 
 
 def _check_length(solver: SolverConfig, last: int, limit: int, how: str = "") -> None:

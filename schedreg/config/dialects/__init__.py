@@ -21,7 +21,10 @@ from schedreg.config.dialects.mmengine import mmengine_node
 from schedreg.config.dialects.nemo import NEMO_NAMES, nemo
 from schedreg.config.dialects.node import PeerNode
 
-__all__ = ["COMPOSER_NAMES", "DEEPSPEED_NAMES", "NEMO_NAMES", "PeerNode", "peer_node"]
+__all__ = ["COMPOSER_NAMES", "DEEPSPEED_NAMES", "NEMO_NAMES", "PEERS", "PeerNode", "peer_node"]
+
+PEERS = ("deepspeed", "nemo", "composer", "mmengine", "megatron")
+"""The libraries whose configs are read (a :class:`PeerNode`'s ``peer``)."""
 
 
 def peer_node(cfg: Any, lookup: Any) -> PeerNode | None:

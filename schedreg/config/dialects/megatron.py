@@ -70,9 +70,11 @@ def megatron_kwargs(node: Mapping[str, Any]) -> PeerNode:
             f"{', '.join(MEGATRON_KWARGS)}"
         )
     args = {k: v for k, v in node.items() if v is not None}
-    policy = _resume_policy(  # the class's defaults: the checkpoint's values win
-        args.pop("override_opt_param_scheduler", False), args.pop("use_checkpoint_opt_param_scheduler", True)
-    )
+    args.pop("override_opt_param_scheduler", None)
+    args.pop("use_checkpoint_opt_param_scheduler", None)
+    override = node.get("override_opt_param_scheduler") or False  # Megatron reads None as false
+    use_checkpoint = node.get("use_checkpoint_opt_param_scheduler", True) or False  # the class's default
+    policy = _resume_policy(override, use_checkpoint, "use_checkpoint_opt_param_scheduler" not in node)
     solver: dict[str, Any] = {"lr_scheduler_name": MEGATRON_NAME, "args": args, "on_resume_change": policy}
     spelled = {"args": "OptimizerParamScheduler", "base_lr": "OptimizerParamScheduler.max_lr"}
     spelled["on_resume_change"] = "OptimizerParamScheduler.use_checkpoint_opt_param_scheduler"
@@ -81,7 +83,7 @@ def megatron_kwargs(node: Mapping[str, Any]) -> PeerNode:
     return PeerNode(solver, "megatron", spelled, "megatron")
 
 
-def _resume_policy(override: Any, use_checkpoint: Any) -> str:
+def _resume_policy(override: Any, use_checkpoint: Any, by_default: bool = False) -> str:
     """schedreg's ``on_resume_change`` for Megatron's two flags: ``override`` (the arguments
     win), ``use_checkpoint`` (the checkpoint's values win), else ``error`` (Megatron asserts
     they are equal); both set is refused, as Megatron asserts."""
@@ -92,9 +94,10 @@ def _resume_policy(override: Any, use_checkpoint: Any) -> str:
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false, got {value!r}")
     if override and use_checkpoint:
+        default = " (OptimizerParamScheduler's default: set it to false)" if by_default else ""
         raise ConfigError(
-            "override_opt_param_scheduler and use_checkpoint_opt_param_scheduler are both set; Megatron "
-            "refuses both (the arguments or the checkpoint win, not both)"
+            f"override_opt_param_scheduler and use_checkpoint_opt_param_scheduler{default} are both set; "
+            "Megatron refuses both (the arguments or the checkpoint win, not both)"
         )
     return "override" if override else "use_checkpoint" if use_checkpoint else "error"
 
