@@ -333,19 +333,19 @@ def test_one_clock_config_has_one_meaning_as_a_dict_an_omegaconf_node_and_from_h
     assert runs[0] == runs[1] == runs[2]
 
 
+ON_THE_COMMAND_LINE = [
+    "solver=cosine",
+    "solver.clock=tokens",
+    "solver.tokens_per_sample=4",
+    "solver.max_iter=1000tok",
+    "solver.warmup_iters=100tok",
+    "solver.batch_size_schedule='0:2 200:4 600:8'",
+]
+"""detectron2's WarmupCosineLR over 1000 tokens, warming up over 100, on RAMP."""
+
+
 def test_schedreg_show_counts_the_run_in_tokens_and_steps(capsys):
-    main(
-        [
-            "show",
-            "solver=cosine",
-            "solver.clock=tokens",
-            "solver.tokens_per_sample=4",
-            "solver.max_iter=1000tok",
-            "solver.warmup_iters=100tok",
-            "solver.batch_size_schedule='0:2 200:4 600:8'",
-            "solver.batch_size_rescale=sqrt",
-        ]
-    )
+    assert main(["show", *ON_THE_COMMAND_LINE, "solver.batch_size_rescale=sqrt"]) == 0
     out = capsys.readouterr().out
     steps = BatchRamp((0, 200, 600), (2, 4, 8)).steps_to(1000, 4)
     assert f"1,000 tokens = {steps} steps" in out
@@ -356,23 +356,7 @@ def test_schedreg_show_counts_the_run_in_tokens_and_steps(capsys):
 def test_schedreg_plot_draws_the_ramp(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "ramp.png"
-    assert (
-        main(
-            [
-                "plot",
-                "solver=cosine",
-                "solver.clock=tokens",
-                "solver.tokens_per_sample=4",
-                "solver.max_iter=1000tok",
-                "solver.warmup_iters=100tok",
-                "solver.batch_size_schedule='0:2 200:4 600:8'",
-                "solver.batch_size_rescale=sqrt",
-                "-o",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main(["plot", *ON_THE_COMMAND_LINE, "solver.batch_size_rescale=sqrt", "-o", str(out)]) == 0
     assert out.stat().st_size > 0
 
 
@@ -554,15 +538,7 @@ def test_a_ramp_size_the_run_never_reaches_is_warned_of():
 
 def test_export_on_a_clock_writes_one_row_per_update(tmp_path):
     out = tmp_path / "ramp.csv"
-    overrides = [
-        "solver=cosine",
-        "solver.clock=tokens",
-        "solver.tokens_per_sample=4",
-        "solver.max_iter=1000tok",
-        "solver.warmup_iters=100tok",
-        "solver.batch_size_schedule='0:2 200:4 600:8'",
-    ]
-    assert main(["export", *overrides, "-o", str(out)]) == 0
+    assert main(["export", *ON_THE_COMMAND_LINE, "-o", str(out)]) == 0
     header, *rows = [line.split(",") for line in out.read_text().splitlines()]
     assert header == ["step", "tokens", "batch_size", "default"]
     position = 0
