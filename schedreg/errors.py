@@ -32,8 +32,16 @@ def failures_as_config_errors(where: str) -> Iterator[None]:
     except ConfigError:
         raise
     except (Exception, SystemExit) as exc:
-        error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
-        raise error(f"{where}: {exc!r}") from exc
+        raise config_error(where, exc) from exc
+
+
+def config_error(where: str, exc: BaseException) -> ConfigError:
+    """``exc``, raised by what a config named, as the ConfigError
+    :func:`failures_as_config_errors` raises: for a loop run every step, which pays for the
+    message only when it fails (``try: ... except (Exception, SystemExit) as exc: raise
+    config_error(where, exc) from exc``, a ConfigError re-raised as it is)."""
+    error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
+    return error(f"{where}: {exc!r}")
 
 
 def suggest(name: str, names: list[str], n: int = 3) -> list[str]:

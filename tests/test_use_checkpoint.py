@@ -364,3 +364,9 @@ def test_a_solver_node_of_an_unknown_peer_is_refused():
     scheduler = schedreg.build_lr_scheduler(cosine(200, on_resume_change="use_checkpoint"), sgd())
     with pytest.raises(ConfigError, match="does not build"):
         scheduler.load_state_dict(state)
+
+
+def test_a_saved_solver_node_is_the_callers_to_change():
+    scheduler, _ = trained(cosine(100), 3)
+    scheduler.state_dict()["solver"]["node"]["max_iter"] = 5
+    assert scheduler.state_dict()["solver"]["node"]["max_iter"] == 100

@@ -20,6 +20,7 @@ at the same points (its first ``step()``, each write, ``state_dict``/``load_stat
 from __future__ import annotations
 
 import ast
+import copy
 import math
 import numbers
 import operator
@@ -136,7 +137,7 @@ class Guards:
         pending = len(optimizer.param_groups) - covered
         extra: dict[str, Any] = {"pending_groups": pending} if pending > 0 else {}
         if self.source is not None:
-            extra["solver"] = self.source
+            extra["solver"] = copy.deepcopy(self.source)  # the caller's to change
         return {**state, "fingerprint": dict(self.fingerprint), "param_groups": covered, **extra}
 
     def rescheduled(

@@ -21,7 +21,7 @@ import torch
 from schedreg.adapters.groups import checked, set_group_value, with_lr_scale
 from schedreg.adapters.guards import MAX_STEP, RESCHEDULE, USE_CHECKPOINT
 from schedreg.adapters.multiplier import AbsoluteLR
-from schedreg.errors import ConfigError, failures_as_config_errors
+from schedreg.errors import ConfigError, config_error
 from schedreg.schedules.megatron import DECAY_STYLES, WD_STYLES, MegatronSchedule
 
 
@@ -125,8 +125,10 @@ class MegatronLR(AbsoluteLR):
         low = _nonnegative(group.get("min_lr", self.schedule.min_lr))
         if low is None:
             raise self._invalid("a param group's min_lr", group.get("min_lr"))
-        with failures_as_config_errors(f"{self.name} failed at step {step}"):
+        try:
             lr = self.schedule.megatron_lr(step * self.schedule.increment, peak, low)
+        except (Exception, SystemExit) as exc:
+            raise config_error(f"{self.name} failed at step {step}", exc) from exc
         return with_lr_scale(group, checked(lr, step, self.name, "lr"))
 
     def lrs_at(self, step: int) -> list[float | torch.Tensor]:

@@ -35,7 +35,7 @@ from schedreg.adapters.guards import (
     saved_step,
     track_optimizer_steps,
 )
-from schedreg.errors import ConfigError, failures_as_config_errors
+from schedreg.errors import ConfigError, config_error
 from schedreg.schedules.core import LrSchedule, Schedule
 
 
@@ -75,8 +75,12 @@ class MultiplierLR(LRScheduler):
     _get_closed_form_lr = get_lr
 
     def _multiplier_at(self, step: int) -> float:
-        with failures_as_config_errors(f"{self.name} failed at step {step}"):  # an overflow, say
+        try:
             multiplier = self.schedule(step)
+        except ConfigError:
+            raise
+        except (Exception, SystemExit) as exc:  # an overflow, say
+            raise config_error(f"{self.name} failed at step {step}", exc) from exc
         if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             checked(multiplier, step, self.name)
         if multiplier > 1.0 and any(  # an lr past float's range (a peer's alpha of 1e308)
@@ -109,12 +113,16 @@ class MultiplierLR(LRScheduler):
         ``step(epoch)`` would silently jump, and a metric belongs to ``ReduceLROnPlateau``."""
         if args:
             raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
-        initial = self._step_count == 0  # torch's constructor: to the position 0
-        moved = 1 if initial else self.guards.clock.advance(self.last_epoch, self.name, tokens, samples)
-        counted = moved if tokens is not None or samples is not None else 0
-        if not initial and self.guards.holds(self.optimizer, counted):
-            return
-        moved += 0 if initial else self.guards.released()
+        guards, initial = self.guards, self._step_count == 0  # initial: torch's constructor, to 0
+        plain = tokens is None and samples is None
+        if initial or (plain and guards.clock.unit == "step"):
+            moved = 1
+        else:
+            moved = guards.clock.advance(self.last_epoch, self.name, tokens, samples)
+        if not initial and guards.advance_on == "update":
+            if guards.holds(self.optimizer, 0 if plain else moved):
+                return
+            moved += guards.released()
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._step_count += 1
@@ -272,13 +280,17 @@ class AbsoluteLR(MultiplierLR):
         super().__init__(optimizer, schedule, name, guards)  # type: ignore[arg-type]
 
     def lrs_at(self, step: int) -> list[float | torch.Tensor]:
-        with failures_as_config_errors(f"{self.name} failed at step {step}"):  # an overflow, say
+        try:
             return [
                 with_lr_scale(group, checked(self.schedule.lr(step, float(base)), step, self.name, "lr"))
                 for group, base in zip(
                     self.optimizer.param_groups[: len(self.base_lrs)], self.base_lrs, strict=True
                 )
             ]
+        except ConfigError:
+            raise
+        except (Exception, SystemExit) as exc:  # an overflow, say
+            raise config_error(f"{self.name} failed at step {step}", exc) from exc
 
     def _forget_written(self) -> None:
         super()._forget_written()

@@ -50,7 +50,7 @@ from schedreg.adapters.guards import (
     skipped_by_amp,
     track_optimizer_steps,
 )
-from schedreg.errors import ConfigError, failures_as_config_errors
+from schedreg.errors import ConfigError, config_error, failures_as_config_errors
 from schedreg.schedules.core import Schedule
 
 SCHEDREG_KEYS = (
@@ -188,8 +188,11 @@ class ScaledLR(LRScheduler):
         if len(optimizer.param_groups) > extras.covered:  # torch's part: its own groups only
             _retarget(self, GroupView(optimizer, range(extras.covered)))
         try:
-            with failures_as_config_errors(f"{extras.name} failed at step {extras.step + 1}"):
-                super().step(*args, **(kwargs or {}))  # a user's lr_lambda may raise anything
+            super().step(*args, **(kwargs or {}))  # a user's lr_lambda may raise anything
+        except ConfigError:
+            raise
+        except (Exception, SystemExit) as exc:
+            raise config_error(f"{extras.name} failed at step {extras.step + 1}", exc) from exc
         finally:
             _retarget(self, optimizer)
             if amp_skipped:
