@@ -128,3 +128,16 @@ def test_large_scale_dialect_examples_build_and_step(marker):
         optimizer.step()
         scheduler.step()
     assert all(0 < g["lr"] < 1 for g in optimizer.param_groups)
+
+
+def test_the_token_clock_yaml_builds_and_steps_by_the_ramps_batch():
+    cfg = yaml.safe_load(block(YAML, 'batch_size_schedule: "0:768 250B:1536 500B:3072"'))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=3e-4)
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    assert scheduler.batch_size == 768
+    for _ in range(2):
+        optimizer.step()
+        scheduler.step()
+    assert scheduler.last_epoch == 2 * 768 * 4096
+    warmup = 2 * 768 * 4096 / 2e9  # transformers' cosine, still warming up; sqrt(768 / 768) = 1
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(3e-4 * warmup, rel=1e-12)
