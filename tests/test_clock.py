@@ -552,3 +552,26 @@ def test_export_on_a_clock_writes_one_row_per_update(tmp_path):
         assert float(row[3]) == pytest.approx(expected, rel=1e-12)
         position += size * 4
     assert len(rows) == BatchRamp((0, 200, 600), (2, 4, 8)).steps_to(1000, 4)
+
+
+def test_a_checkpoint_between_micro_batches_keeps_their_tokens():
+    cfg = on_tokens(advance_on="update", max_iter=10_000)
+
+    def run(save_after: int | None) -> int:
+        optimizer = sgd()
+        scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+        calls = 0
+        for _ in range(5):
+            for micro in range(4):
+                if calls == save_after:
+                    state = scheduler.state_dict()
+                    optimizer = sgd()
+                    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+                    scheduler.load_state_dict(state)
+                if micro == 3:
+                    optimizer.step()
+                scheduler.step(tokens=25)
+                calls += 1
+        return scheduler.last_epoch
+
+    assert run(save_after=10) == run(save_after=None) == 500  # saved after 2 of an update's 4 calls

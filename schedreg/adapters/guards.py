@@ -67,7 +67,7 @@ USE_CHECKPOINT = "use_checkpoint"
 """The resume policy where the checkpoint's schedule wins (Megatron's
 ``use_checkpoint_opt_param_scheduler``)."""
 
-STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups", "solver")
+STAMP_KEYS = ("fingerprint", "param_groups", "pending_groups", "solver", "held")
 """What :meth:`Guards.stamp` adds to a scheduler's own state."""
 
 _LR = operator.itemgetter("lr")
@@ -138,12 +138,15 @@ class Guards:
         extra: dict[str, Any] = {"pending_groups": pending} if pending > 0 else {}
         if self.source is not None:
             extra["solver"] = copy.deepcopy(self.source)  # the caller's to change
+        if self.held:
+            extra["held"] = self.held  # a checkpoint between micro-batches: their tokens so far
         return {**state, "fingerprint": dict(self.fingerprint), "param_groups": covered, **extra}
 
     def rescheduled(
         self, state: Mapping[str, Any], optimizer: Optimizer, equivalent: Collection[str] = ()
     ) -> bool:
-        """Whether ``state`` was saved under another schedule and is to be rescheduled.
+        """Whether ``state`` was saved under another schedule and is to be rescheduled (and
+        the counts its held calls had made, restored).
 
         Values are compared as what they spell (:func:`canonical`), so a key order or ``1``
         for ``1.0`` is no change; a change of the keys in ``equivalent`` alone is none either
@@ -152,6 +155,7 @@ class Guards:
         state saved over another number of param groups is refused either way: which saved
         group is which would be a guess (torch's optimizers refuse it too).
         """
+        self.held = int(state.get("held", 0))  # what the saved run's held calls had counted
         saved_groups, groups = state.get("param_groups"), len(optimizer.param_groups)
         if saved_groups is not None and saved_groups + state.get("pending_groups", 0) != groups:
             raise other_groups(saved_groups + state.get("pending_groups", 0), groups)
@@ -459,6 +463,7 @@ STATE_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "base_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "unscaled_lrs": ("a list of lrs, each finite and >= 0", _is_lrs),
     "param_groups": ("a number of param groups, an integer >= 0", _is_step),
+    "held": ("the tokens (samples) counted since the last update, an integer >= 0", _is_step),
     "pending_groups": ("a number of param groups, an integer >= 0", _is_step),
     "fingerprint": ("a dict of strings (the schedule's settings, key by key)", _is_fingerprint),
     "lanes": (_PARTS, _is_parts),
