@@ -575,3 +575,45 @@ def test_a_checkpoint_between_micro_batches_keeps_their_tokens():
         return scheduler.last_epoch
 
     assert run(save_after=10) == run(save_after=None) == 500  # saved after 2 of an update's 4 calls
+
+
+@pytest.mark.parametrize("keys", [{"advance_on": "step"}, {"clock": "step"}])
+def test_held_tokens_a_config_would_lose_are_refused(keys):
+    scheduler = schedreg.build_lr_scheduler(on_tokens(advance_on="update", max_iter=10_000), sgd())
+    state = {**scheduler.state_dict(), "held": 50}
+    other = on_tokens(max_iter=10_000, **{"advance_on": "update", **keys})
+    if keys.get("clock") == "step":
+        other = {"solver": {"lr_scheduler_name": "cosine", "max_iter": 10_000, "advance_on": "update"}}
+    with pytest.raises(ConfigError, match="holds held=50"):
+        schedreg.build_lr_scheduler(other, sgd()).load_state_dict(state)
+
+
+def test_a_refused_load_leaves_the_held_tokens_as_they_were():
+    cfg = on_tokens(advance_on="update", max_iter=10_000)
+    state = {**schedreg.build_lr_scheduler(cfg, sgd()).state_dict(), "held": 999, "param_groups": 3}
+    optimizer = sgd()
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    with pytest.raises(ConfigError, match="covers 3 param groups"):
+        scheduler.load_state_dict(state)
+    optimizer.step()
+    scheduler.step(tokens=25)
+    assert scheduler.last_epoch == 25
+
+
+def test_a_megatron_checkpoint_on_a_token_clock_is_refused():
+    cfg = {
+        "solver": {
+            "lr_scheduler_name": "megatron.OptimizerParamScheduler",
+            "clock": "tokens",
+            "tokens_per_sample": 4,
+            "max_iter": 8000,
+            "warmup_iters": 800,
+            "args": {"lr_decay_style": "linear", "min_lr": 0.0},
+        }
+    }
+    scheduler = schedreg.build_lr_scheduler(
+        cfg, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    )
+    native = {"max_lr": 0.1, "min_lr": 0.0, "lr_warmup_steps": 800, "lr_decay_steps": 8000}
+    with pytest.raises(ConfigError, match="counts samples"):
+        scheduler.load_state_dict({**native, "lr_decay_style": "linear", "num_steps": 100})

@@ -370,3 +370,56 @@ def test_a_saved_solver_node_is_the_callers_to_change():
     scheduler, _ = trained(cosine(100), 3)
     scheduler.state_dict()["solver"]["node"]["max_iter"] = 5
     assert scheduler.state_dict()["solver"]["node"]["max_iter"] == 100
+
+
+def test_a_failed_load_puts_tensor_lrs_back_in_place():
+    saved, _ = trained(cosine(100), 30)
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in range(3)]
+    optimizer = torch.optim.SGD(
+        [
+            {"params": [p], "lr": lr, "betas": (torch.tensor(0.9), torch.tensor(0.99))}
+            for p, lr in zip(params, (*LRS, 0.01), strict=True)
+        ],
+        lr=0.1,
+    )
+    cfg = cosine(200, on_resume_change="use_checkpoint", lr_as_tensor=True)
+    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    optimizer.step()
+    scheduler.step()
+    tensors = [g["lr"] for g in optimizer.param_groups]
+    before = [float(t) for t in tensors]
+    with pytest.raises(ConfigError, match="covers 2 param groups"):
+        scheduler.load_state_dict(saved.state_dict())
+    assert [g["lr"] for g in optimizer.param_groups] == tensors  # the same Tensors
+    assert [float(t) for t in tensors] == before
+    assert [float(b) for b in optimizer.param_groups[0]["betas"]] == pytest.approx([0.9, 0.99])
+
+
+def test_megatrons_legacy_start_lr_is_its_max_lr_and_is_saved_as_max_lr():
+    kwargs = {"min_lr": 0.001, "lr_warmup_steps": 8, "lr_decay_steps": 120, "lr_decay_style": "linear"}
+    optimizer = one_group()
+    scheduler = schedreg.build_lr_scheduler(kwargs, optimizer)
+    legacy = {k: v for k, v in {**MEGATRONS, "num_steps": 60}.items() if k != "max_lr"}
+    with pytest.warns(UserWarning, match="checkpoint's values"):
+        scheduler.load_state_dict({**legacy, "start_lr": 0.2})
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(megatron_linear(60, 8, 120, peak=0.2), rel=1e-12)
+    assert scheduler.state_dict()["max_lr"] == 0.2  # Megatron's own load reads it
+
+
+def test_a_schedule_free_warmup_change_says_what_to_do():
+    from test_schedule_free import ANYTIME, ScheduleFreeLike, params
+
+    optimizer = ScheduleFreeLike(params(), lr=0.01)
+    first = schedreg.build_lr_scheduler(ANYTIME, optimizer)
+    longer = {"solver": {**ANYTIME["solver"], "warmup_iters": 20}}
+    with pytest.raises(ConfigError, match="schedule-free optimizer was given another warmup"):
+        schedreg.build_lr_scheduler(longer, ScheduleFreeLike(params(), lr=0.01)).load_state_dict(
+            first.state_dict()
+        )
+    sgd_run, _ = trained({"solver": {**ANYTIME["solver"], "on_resume_change": "use_checkpoint"}}, 3)
+    resumed = schedreg.build_lr_scheduler(
+        {"solver": {**ANYTIME["solver"], "max_iter": 200, "on_resume_change": "use_checkpoint"}},
+        ScheduleFreeLike(params(), lr=0.01),
+    )
+    with pytest.raises(ConfigError, match="saved with another optimizer"):
+        resumed.load_state_dict(sgd_run.state_dict())

@@ -212,6 +212,7 @@ class GroupedLR(LRScheduler):
                 scheduler.seek(self.last_epoch)
             self._apply_param_schedules()
             self._last_lr = lr_values(self.optimizer.param_groups)
+            self.guards.resume_held(state)
             return
         check_kind(state, owner, self.STATE_KEYS)
         saved = state["lanes"]
@@ -238,6 +239,7 @@ class GroupedLR(LRScheduler):
         self.lanes, self.last_epoch = lanes, step
         self._apply_param_schedules()
         self._last_lr = lr_values(self.optimizer.param_groups)
+        self.guards.resume_held(state)
 
     def _saved_indices(self, saved: list[dict[str, Any]]) -> list[list[int]]:
         """Each saved lane's groups in this optimizer: by index, or, where the lanes were saved

@@ -121,6 +121,22 @@ class Guards:
         self.updates_seen = updates
         return False
 
+    def check_held(self, state: Mapping[str, Any]) -> None:
+        """Refuse a state holding counts of calls held between updates where this config
+        holds none (the step clock, or ``advance_on: step``): they would be lost, or counted
+        at a later update."""
+        held = state.get("held", 0)
+        if held and (self.clock.unit == "step" or self.advance_on != "update"):
+            raise ConfigError(
+                f"the checkpoint holds held={held}, what calls between two updates counted (advance_on: "
+                f"update, on a token or sample clock); this config (clock {self.clock.unit}, advance_on "
+                f"{self.advance_on}) would lose them: resume on the clock and advance_on it was saved with"
+            )
+
+    def resume_held(self, state: Mapping[str, Any]) -> None:
+        """After a state loaded: what its held calls had counted, to add at the next update."""
+        self.held = int(state.get("held", 0))
+
     def released(self) -> int:
         """What the held calls counted since the last advance (and no longer hold)."""
         held, self.held = self.held, 0
@@ -155,7 +171,7 @@ class Guards:
         state saved over another number of param groups is refused either way: which saved
         group is which would be a guess (torch's optimizers refuse it too).
         """
-        self.held = int(state.get("held", 0))  # what the saved run's held calls had counted
+        self.check_held(state)
         saved_groups, groups = state.get("param_groups"), len(optimizer.param_groups)
         if saved_groups is not None and saved_groups + state.get("pending_groups", 0) != groups:
             raise other_groups(saved_groups + state.get("pending_groups", 0), groups)
@@ -163,6 +179,12 @@ class Guards:
         if not changed:
             return False
         self.check_clock(state)
+        if self.on_resume_change not in RESCHEDULE and _warmup_only(changed):
+            raise ConfigError(
+                f"the checkpoint's schedule-free optimizer was given another warmup ({changed}): its "
+                "averaging has run with that one; resume with the warmup it was saved with "
+                f"(solver.warmup_iters), or set {self.policy_key}: reschedule"
+            )
         if self.on_resume_change not in RESCHEDULE:
             raise ConfigError(
                 f"the checkpoint was saved under a different schedule ({changed}); set {self.policy_key}: "
@@ -268,6 +290,12 @@ class Guards:
             )
         guards = built.guards if hasattr(built, "guards") else built._schedreg.guards
         mismatch = guards.changes(state, branches=False)
+        if _warmup_only(mismatch):
+            raise ConfigError(
+                f"the checkpoint's schedule gives the optimizer another warmup than it was saved with "
+                f"({mismatch}): it was saved with another optimizer (schedule-free or not); resume with "
+                "that one"
+            )
         if mismatch:
             raise ConfigError(
                 "the checkpoint's solver node does not build the schedule its fingerprint records "
@@ -350,10 +378,20 @@ class Guards:
         )
 
 
+@dataclass(frozen=True)
+class _KeptTensor:
+    """A group's Tensor value (an lr kept a Tensor), and a copy of what it held."""
+
+    tensor: torch.Tensor
+    held: torch.Tensor
+
+
 def _group_values(group: dict[str, Any]) -> dict[str, Any]:
     """A param group's values but its params (a Tensor value copied, to restore in place)."""
     return {
-        k: (v, v.clone()) if isinstance(v, torch.Tensor) else v for k, v in group.items() if k != "params"
+        k: _KeptTensor(v, v.clone()) if isinstance(v, torch.Tensor) else copy.copy(v)
+        for k, v in group.items()
+        if k != "params"
     }
 
 
@@ -362,10 +400,17 @@ def _restore_group(group: dict[str, Any], values: dict[str, Any]) -> None:
     for key in [k for k in group if k != "params" and k not in values]:
         del group[key]
     for key, value in values.items():
-        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], torch.Tensor):
-            value[0].copy_(value[1])
-            value = value[0]
+        if isinstance(value, _KeptTensor):
+            value.tensor.copy_(value.held)
+            value = value.tensor
         group[key] = value
+
+
+def _warmup_only(changed: str) -> bool:
+    """Whether the change :meth:`Guards.changes` found is a schedule-free optimizer's warmup
+    alone (and the solver's, which gave it)."""
+    keys = {part.partition(":")[0] for part in changed.split("; ")} if changed else set()
+    return "optimizer_warmup" in keys and keys <= {"optimizer_warmup", "warmup_iters"}
 
 
 def become(scheduler: Any, other: Any) -> None:

@@ -127,6 +127,8 @@ class MegatronLR(AbsoluteLR):
             raise self._invalid("a param group's min_lr", group.get("min_lr"))
         try:
             lr = self.schedule.megatron_lr(step * self.schedule.increment, peak, low)
+        except ConfigError:
+            raise
         except (Exception, SystemExit) as exc:
             raise config_error(f"{self.name} failed at step {step}", exc) from exc
         return with_lr_scale(group, checked(lr, step, self.name, "lr"))
@@ -179,6 +181,12 @@ class MegatronLR(AbsoluteLR):
         ):
             super().load_state_dict(state_dict)
             return
+        if self.guards.clock.unit == "tokens":
+            raise ConfigError(
+                f"{self.name}: a Megatron checkpoint counts samples (num_steps), and this scheduler tokens "
+                "(solver.clock: tokens); resume it on the sample clock"
+            )
+        self.guards.check_held(state_dict)
         steps = state_dict.get("num_iters", state_dict.get("num_steps"))
         size = self.schedule.increment
         count = _whole(steps)
@@ -189,6 +197,7 @@ class MegatronLR(AbsoluteLR):
             )
         self._check_megatron_state(state_dict)
         self.seek(count // size)
+        self.guards.resume_held(state_dict)
 
     def state_dict(self) -> dict[str, Any]:
         """schedreg's state; Megatron's (its values and ``num_steps``) where it runs a Megatron
@@ -199,9 +208,8 @@ class MegatronLR(AbsoluteLR):
         state: dict[str, Any] = {key: getattr(s, key) for key in CHECKPOINT_FIELDS if key in CHECKPOINT_KEYS}
         if s.schedules_weight_decay:
             state.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
-        if s.max_lr is None:
-            del state["max_lr"]
-        return {**state, "num_steps": self.num_steps}
+        held = {"held": self.guards.held} if self.guards.held else {}
+        return {**state, "num_steps": self.num_steps, **held}
 
     def _check_megatron_state(self, state: dict[str, Any]) -> None:
         s = self.schedule
@@ -217,12 +225,13 @@ class MegatronLR(AbsoluteLR):
         if "start_wd" in state and s.schedules_weight_decay:
             ours.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
         differ = {}
-        if s.max_lr is None and policy == USE_CHECKPOINT and "max_lr" in state:  # the groups peak at theirs
+        saved_peak = next((state[k] for k in CHECKPOINT_KEYS["max_lr"] if k in state), None)
+        if s.max_lr is None and policy == USE_CHECKPOINT and saved_peak is not None:  # the groups' own
             groups = self.optimizer.param_groups[: len(self.base_lrs)]
             pairs = zip(groups, self.base_lrs, strict=True)
             peaks = sorted({self._peak(g, b) for g, b in pairs if "max_lr" not in g})
-            if peaks and peaks != [state["max_lr"]]:
-                differ["max_lr"] = (peaks, state["max_lr"])
+            if peaks and peaks != [saved_peak]:
+                differ["max_lr"] = (peaks, saved_peak)
         for key, mine in ours.items():
             spelled = CHECKPOINT_KEYS.get(key, (key,))
             saved = next((state[k] for k in spelled if k in state), None)
@@ -236,7 +245,7 @@ class MegatronLR(AbsoluteLR):
             f"{key}: config {mine!r}, checkpoint {saved!r}" for key, (mine, saved) in differ.items()
         )
         if policy == USE_CHECKPOINT:
-            self._use_checkpoint({key: saved for key, (_, saved) in differ.items()})
+            self._use_checkpoint({key: saved for key, (_, saved) in differ.items()}, saved_peak)
         elif policy not in RESCHEDULE:
             raise ConfigError(
                 f"{self.name}: the config's values and the Megatron checkpoint's differ ({said}); resume "
@@ -246,11 +255,13 @@ class MegatronLR(AbsoluteLR):
         who = "checkpoint's" if policy == USE_CHECKPOINT else "config's"
         warnings.warn(f"{self.name}: resuming with the {who} values ({said})", UserWarning, stacklevel=3)
 
-    def _use_checkpoint(self, saved: dict[str, Any]) -> None:
+    def _use_checkpoint(self, saved: dict[str, Any], peak: Any) -> None:
         """Megatron's ``use_checkpoint_opt_param_scheduler``: the checkpoint's values replace
         the config's, checked as Megatron's constructor asserts them; a group without its own
         ``max_lr`` peaks at the checkpoint's (Megatron's ``param_group.get('max_lr', max_lr)``)."""
         values = {field: saved[key] for key, field in CHECKPOINT_FIELDS.items() if key in saved}
+        if peak is not None:
+            values.setdefault("max_lr", peak)  # saved as Megatron saves it, its max_lr included
         for key, value in values.items():
             valid = value in WD_STYLES if key == "wd_incr_style" else value in DECAY_STYLES
             if key not in ("lr_decay_style", "wd_incr_style"):

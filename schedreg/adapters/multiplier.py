@@ -211,6 +211,7 @@ class MultiplierLR(LRScheduler):
             set_group_value(group, "lr", lr)
         self._forget_written()  # the next step writes every group afresh
         self._write_others()
+        self.guards.resume_held(state)
 
     def _write_others(self) -> None:
         """Write the group keys other than the lr that the scheduler itself schedules
