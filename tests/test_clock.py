@@ -474,17 +474,21 @@ def test_advance_on_update_counts_every_micro_batchs_tokens_at_the_update():
     assert lrs(optimizer) == pytest.approx([b * hf_cosine(1000, 100, 10_000) for b in LRS], rel=1e-12)
 
 
-def test_megatrons_scheduler_on_a_clock_takes_tokens_and_samples():
-    cfg = {
-        "solver": {
-            "lr_scheduler_name": "megatron.OptimizerParamScheduler",
-            "clock": "tokens",
-            "tokens_per_sample": 4,
-            "max_iter": 8000,
-            "warmup_iters": 800,
-            "args": {"lr_decay_style": "linear", "min_lr": 0.0},
-        }
+MEGATRON_ON_TOKENS = {
+    "solver": {
+        "lr_scheduler_name": "megatron.OptimizerParamScheduler",
+        "clock": "tokens",
+        "tokens_per_sample": 4,
+        "max_iter": 8000,
+        "warmup_iters": 800,
+        "args": {"lr_decay_style": "linear", "min_lr": 0.0},
     }
+}
+"""Megatron's linear decay in tokens: 800 warming up, to 0 at 8000."""
+
+
+def test_megatrons_scheduler_on_a_clock_takes_tokens_and_samples():
+    cfg = MEGATRON_ON_TOKENS
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
     optimizer.step()
@@ -601,16 +605,7 @@ def test_a_refused_load_leaves_the_held_tokens_as_they_were():
 
 
 def test_a_megatron_checkpoint_on_a_token_clock_is_refused():
-    cfg = {
-        "solver": {
-            "lr_scheduler_name": "megatron.OptimizerParamScheduler",
-            "clock": "tokens",
-            "tokens_per_sample": 4,
-            "max_iter": 8000,
-            "warmup_iters": 800,
-            "args": {"lr_decay_style": "linear", "min_lr": 0.0},
-        }
-    }
+    cfg = MEGATRON_ON_TOKENS
     scheduler = schedreg.build_lr_scheduler(
         cfg, torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     )
