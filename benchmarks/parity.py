@@ -1,4 +1,5 @@
-"""What the parity studies share: comparing two lr tables and reporting the worst difference."""
+"""What the parity studies share: comparing two lr tables and reporting the worst difference,
+and loading a peer's files alone, with stand-ins for the rest of its package."""
 
 from __future__ import annotations
 
@@ -46,6 +47,15 @@ def stepped(opt: torch.optim.Optimizer, scheduler: Any, steps: int) -> list[list
         opt.step()
         scheduler.step()
     return out
+
+
+def package(name: str, **attributes: Any) -> types.ModuleType:
+    """A stand-in package ``name`` (in sys.modules) holding ``attributes``."""
+    module = sys.modules.setdefault(name, types.ModuleType(name))
+    module.__path__ = []  # type: ignore[attr-defined]
+    for key, value in attributes.items():
+        setattr(module, key, value)
+    return module
 
 
 def load_source(path: str, name: str, stubs: dict[str, dict[str, Any]]) -> types.ModuleType:

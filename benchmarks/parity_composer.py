@@ -35,7 +35,7 @@ import types
 import warnings
 from typing import Any
 
-from parity import compare, finish, load_source, optimizer, stepped
+from parity import compare, finish, load_source, optimizer, package, stepped
 
 import schedreg
 
@@ -87,15 +87,6 @@ def find(root: str, relative: str) -> str:
     if not found:
         raise SystemExit(f"no {relative} under {root}")
     return found[0]
-
-
-def package(name: str, **attributes: Any) -> types.ModuleType:
-    """A stand-in package ``name`` (in sys.modules) holding ``attributes``."""
-    module = sys.modules.setdefault(name, types.ModuleType(name))
-    module.__path__ = []  # type: ignore[attr-defined]
-    for key, value in attributes.items():
-        setattr(module, key, value)
-    return module
 
 
 def module(folder: str, relative: str, name: str) -> types.ModuleType:

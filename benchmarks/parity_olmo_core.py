@@ -49,7 +49,7 @@ import warnings
 from typing import Any
 
 import torch
-from parity import compare, finish, load_source
+from parity import compare, finish, load_source, package
 
 import schedreg
 
@@ -65,15 +65,6 @@ the batch size only once ``batches_processed`` is a multiple of the factor
 where the tokens seen are a multiple of the new batch (200 -> 208 here; 600 -> 608, where the
 16-token batches arrive anyway)."""
 FIXED = ((0, 2),)  # no ramp: 2 samples (8 tokens) a batch, 125 updates
-
-
-def package(name: str, **attributes: Any) -> types.ModuleType:
-    """A stand-in package ``name`` (in sys.modules) holding ``attributes``."""
-    module = sys.modules.setdefault(name, types.ModuleType(name))
-    module.__path__ = []  # type: ignore[attr-defined]
-    for key, value in attributes.items():
-        setattr(module, key, value)
-    return module
 
 
 class StrEnum(str, enum.Enum):

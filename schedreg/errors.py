@@ -29,19 +29,20 @@ def failures_as_config_errors(where: str) -> Iterator[None]:
     torch's ``TypeError`` still catches."""
     try:
         yield
-    except ConfigError:
-        raise
     except (Exception, SystemExit) as exc:
-        raise config_error(where, exc) from exc
+        raise config_error(where, exc)  # noqa: B904 (its cause is set)
 
 
 def config_error(where: str, exc: BaseException) -> ConfigError:
     """``exc``, raised by what a config named, as the ConfigError
-    :func:`failures_as_config_errors` raises: for a loop run every step, which pays for the
-    message only when it fails (``try: ... except (Exception, SystemExit) as exc: raise
-    config_error(where, exc) from exc``, a ConfigError re-raised as it is)."""
-    error = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
-    return error(f"{where}: {exc!r}")
+    :func:`failures_as_config_errors` raises (a ConfigError as it is; another with ``exc`` as
+    its cause). For code run every step, which pays for the message only when it fails:
+    ``except (Exception, SystemExit) as exc: raise config_error(f"...", exc)``."""
+    if isinstance(exc, ConfigError):
+        return exc
+    error = (ConfigTypeError if isinstance(exc, TypeError) else ConfigError)(f"{where}: {exc!r}")
+    error.__cause__ = exc
+    return error
 
 
 def suggest(name: str, names: list[str], n: int = 3) -> list[str]:

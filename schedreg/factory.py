@@ -12,7 +12,6 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from schedreg.adapters.clock import Clock
 from schedreg.adapters.grouped import GroupedLR, Lane
 from schedreg.adapters.groups import check_base_lrs, python_lrs
 from schedreg.adapters.guards import Guards
@@ -58,10 +57,8 @@ def build_lr_scheduler(cfg: Any, optimizer: Optimizer) -> LRScheduler:
     config = solver_config(cfg)
     solver = routed_to_schedule_free(config, optimizer)
     warn_unreached_batches(solver)
-    guards = run_guards(solver)
-    if guards.fingerprint is not None:  # a schedule-free optimizer's warmup, given it by the config
-        guards.fingerprint["optimizer_warmup"] = repr(warmup_length(config) if solver is not config else 0)
-    guards.source, guards.rebuild = saved_source(cfg), rebuilt
+    given = warmup_length(config) if solver is not config else 0  # to a schedule-free optimizer
+    guards = run_guards(solver, given, saved_source(cfg))
     python_lrs(optimizer.param_groups)
     check_base_lrs(  # before any library's constructor reads them
         [g.get("initial_lr", g["lr"]) for g in optimizer.param_groups],
@@ -171,25 +168,24 @@ def check_rules_find_groups(solver: SolverConfig, optimizer: Optimizer) -> None:
             )
 
 
-def run_guards(solver: SolverConfig) -> Guards:
-    """The checks of the scheduler ``solver`` describes: its fingerprint and resume policy,
-    and, for a schedule stepped once per epoch, its length in epochs."""
+def run_guards(solver: SolverConfig, optimizer_warmup: int, source: dict[str, Any] | None) -> Guards:
+    """The checks of the scheduler ``solver`` describes: its fingerprint (with the warmup it
+    gave a schedule-free optimizer) and resume policy, the solver node ``source`` it was
+    built from, its clock, and, for a schedule stepped once per epoch, its length in epochs."""
     epochs = None
     if solver.units.step_unit == "epoch" and "max_iter" in solver.explicit:
         rules = [rule.schedule.max_iter for rule in solver.param_groups if rule.schedule is not None]
         epochs = max([solver.max_iter, *rules])  # the longest schedule of any group
-    units = solver.units
-    clock = Clock(
-        solver.clock, units.per_step, solver.batch_size_schedule, solver.tokens_per_sample, units.batch
-    )
     return Guards(
-        fingerprint=fingerprint(resolve(solver)[1]),
+        fingerprint={**fingerprint(resolve(solver)[1]), "optimizer_warmup": repr(optimizer_warmup)},
         on_resume_change=solver.on_resume_change,
         epochs=epochs,
         epoch_keys=(solver.path("max_iter"), solver.path("iters_per_epoch")),
         policy_key=solver.path("on_resume_change"),
         advance_on=solver.advance_on,
-        clock=clock,
+        clock=solver.stepping,
+        source=source,
+        rebuild=rebuilt,
     )
 
 

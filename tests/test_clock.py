@@ -19,23 +19,14 @@ from schedreg import ConfigError
 from schedreg.integrations.cli import compose, main
 from schedreg.schedules.ramp import BatchRamp
 
-LRS = (0.1, 0.03)
+try:  # `python -m pytest` from the repo root
+    from tests.curves import LRS, hf_cosine, sgd
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    from curves import LRS, hf_cosine, sgd  # type: ignore[no-redef]
+
 TOKENS_PER_SAMPLE = 4
 RAMP = "0:2 200:4 600:8"
 """Thresholds in tokens: 2 samples a batch, 4 from 200 tokens on, 8 from 600."""
-
-
-def sgd() -> torch.optim.Optimizer:
-    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in LRS]
-    return torch.optim.SGD(groups, lr=LRS[0])
-
-
-def hf_cosine(t: int, warmup: int, total: int) -> float:
-    """transformers' get_cosine_schedule_with_warmup multiplier."""
-    if t < warmup:
-        return t / max(1, warmup)
-    progress = (t - warmup) / max(1, total - warmup)
-    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
 
 
 def ramp_size(tokens: int) -> int:

@@ -14,7 +14,11 @@ import schedreg
 from schedreg import ConfigError
 from schedreg.integrations.cli import compose, main
 
-LRS = (0.1, 0.03)
+try:  # `python -m pytest` from the repo root
+    from tests.curves import LRS, sgd
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    from curves import LRS, sgd  # type: ignore[no-redef]
+
 FALL = {
     "linear": lambda p: 1 - p,
     "cosine": lambda p: (1 + math.cos(math.pi * p)) / 2,
@@ -22,14 +26,13 @@ FALL = {
 }
 
 
-def sgd() -> torch.optim.Optimizer:
-    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in LRS]
-    return torch.optim.SGD(groups, lr=LRS[0])
-
-
 def run(cfg: Any, steps: int, optimizer: torch.optim.Optimizer | None = None) -> list[list[float]]:
     optimizer = optimizer or sgd()
-    scheduler = schedreg.build_lr_scheduler(cfg, optimizer)
+    return stepped(optimizer, schedreg.build_lr_scheduler(cfg, optimizer), steps)
+
+
+def stepped(optimizer: torch.optim.Optimizer, scheduler: Any, steps: int) -> list[list[float]]:
+    """Every group's lr at each of ``steps`` iterations, the scheduler stepped after each."""
     out = []
     for _ in range(steps):
         out.append([float(g["lr"]) for g in optimizer.param_groups])
@@ -170,19 +173,12 @@ def test_a_bad_cooldown_is_one_config_error_naming_the_key(cooldown, message):
 def resumed(saved_cfg: Any, new_cfg: Any, at: int, steps: int) -> list[list[float]]:
     optimizer = sgd()
     scheduler = schedreg.build_lr_scheduler(saved_cfg, optimizer)
-    for _ in range(at):
-        optimizer.step()
-        scheduler.step()
+    stepped(optimizer, scheduler, at)
     state = scheduler.state_dict()
     optimizer = sgd()
     scheduler = schedreg.build_lr_scheduler(new_cfg, optimizer)
     scheduler.load_state_dict(state)
-    out = []
-    for _ in range(steps):
-        out.append([float(g["lr"]) for g in optimizer.param_groups])
-        optimizer.step()
-        scheduler.step()
-    return out
+    return stepped(optimizer, scheduler, steps)
 
 
 def test_resuming_with_a_new_cooldown_from_the_saved_step_on_is_a_deliberate_branch():

@@ -6,7 +6,6 @@ here (transformers' cosine with warmup; Megatron's linear decay)."""
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import pytest
@@ -15,18 +14,10 @@ import torch
 import schedreg
 from schedreg import ConfigError
 
-LRS = (0.1, 0.03)
-
-
-def sgd() -> torch.optim.Optimizer:
-    groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in LRS]
-    return torch.optim.SGD(groups, lr=LRS[0])
-
-
-def hf_cosine(t: int, warmup: int, total: int) -> float:
-    if t < warmup:
-        return t / max(1, warmup)
-    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * (t - warmup) / max(1, total - warmup))))
+try:  # `python -m pytest` from the repo root
+    from tests.curves import LRS, hf_cosine, sgd
+except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+    from curves import LRS, hf_cosine, sgd  # type: ignore[no-redef]
 
 
 def cosine(max_iter: int, **extra: Any) -> dict[str, Any]:
@@ -407,7 +398,10 @@ def test_megatrons_legacy_start_lr_is_its_max_lr_and_is_saved_as_max_lr():
 
 
 def test_a_schedule_free_warmup_change_says_what_to_do():
-    from test_schedule_free import ANYTIME, ScheduleFreeLike, params
+    try:  # `python -m pytest` from the repo root
+        from tests.test_schedule_free import ANYTIME, ScheduleFreeLike, params
+    except ModuleNotFoundError:  # plain `pytest`: tests/ itself is on sys.path
+        from test_schedule_free import ANYTIME, ScheduleFreeLike, params  # type: ignore[no-redef]
 
     optimizer = ScheduleFreeLike(params(), lr=0.01)
     first = schedreg.build_lr_scheduler(ANYTIME, optimizer)

@@ -150,8 +150,6 @@ class GroupedLR(LRScheduler):
         a metric goes to plateau schedules only, and without one an argument is refused (it
         would be dropped)."""
         consumed = kwargs.pop("tokens", None), kwargs.pop("samples", None)
-        moved = self.guards.clock.advance(self.last_epoch, type(self).__name__, *consumed)
-        counted = moved if consumed != (None, None) else 0
         if self.takes_metric and not (args or kwargs):  # before any lane moves
             raise TypeError("some param groups follow a plateau schedule: step them with step(metric)")
         if (args or kwargs) and not self.takes_metric:
@@ -159,9 +157,9 @@ class GroupedLR(LRScheduler):
                 f"no param group here follows a plateau schedule, so step() takes no argument; got "
                 f"step{args!r}{' with ' + repr(kwargs) if kwargs else ''}"
             )
-        if self._step_count >= 1 and self.guards.holds(self.optimizer, counted):
+        moved = self.guards.moved(self.optimizer, self.last_epoch, type(self).__name__, *consumed)
+        if moved is None:
             return
-        moved += self.guards.released()
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._adopt()

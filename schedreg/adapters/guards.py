@@ -32,9 +32,9 @@ from typing import Any
 import torch
 from torch.optim import Optimizer
 
-from schedreg.adapters.clock import Clock
 from schedreg.adapters.groups import GroupView, as_float, short_repr
 from schedreg.errors import ConfigError
+from schedreg.schedules.clock import Clock
 
 FINGERPRINT_DEFAULTS: dict[str, str | None] = {
     **{"step_unit": "iter", "bias_lr_factor": None, "schedule": None},
@@ -86,7 +86,7 @@ class Guards:
         advance_on: ``"step"`` (every ``scheduler.step()`` advances) or ``"update"`` (only
             one after an optimizer update: an update AMP's GradScaler skipped, or the extra
             calls of a loop that steps per micro-batch or per process, leave it where it is).
-        clock: how far a ``step()`` goes (:class:`~schedreg.adapters.clock.Clock`): one
+        clock: how far a ``step()`` goes (:class:`~schedreg.schedules.clock.Clock`): one
             step, or the tokens or samples consumed.
         source: the solver node the scheduler was built from, as plain data (saved with the
             state, for ``use_checkpoint``); None where it holds other objects.
@@ -107,11 +107,31 @@ class Guards:
     rebuild: Callable[[Mapping[str, Any], Optimizer], Any] | None = None
     policy_key: str = "solver.on_resume_change"
 
+    def moved(
+        self, optimizer: Optimizer, position: int, owner: str, tokens: Any = None, samples: Any = None
+    ) -> int | None:
+        """How far this ``step()`` moves the schedule from ``position``: one step, or on a
+        token or sample clock what the update consumed (:meth:`Clock.advance
+        <schedreg.schedules.clock.Clock.advance>`), with what held calls counted since the last
+        advance; None where it holds (:meth:`holds`). A plain step on the step clock asks
+        neither the clock nor, without ``advance_on: update``, the optimizer: it runs every
+        iteration of a training loop."""
+        plain = tokens is None and samples is None
+        moved = (
+            1 if plain and self.clock.unit == "step" else self.clock.advance(position, owner, tokens, samples)
+        )
+        if self.advance_on != "update":
+            return moved
+        if self.holds(optimizer, 0 if plain else moved):
+            return None
+        held, self.held = self.held, 0
+        return moved + held
+
     def holds(self, optimizer: Optimizer, counted: int = 0) -> bool:
         """Whether this ``step()`` is to leave the schedule where it is: ``advance_on:
         update``, and no optimizer update since the schedule last advanced. What a held call
         says it ``counted`` (the tokens of a micro-batch) waits for the next advance
-        (:meth:`released`)."""
+        (:meth:`moved`)."""
         if self.advance_on != "update":
             return False
         updates = getattr(optimizer, "_schedreg_updates", 0)
@@ -120,6 +140,8 @@ class Guards:
             return True
         self.updates_seen = updates
         return False
+
+    # --- resume ------------------------------------------------------------------------
 
     def check_held(self, state: Mapping[str, Any]) -> None:
         """Refuse a state holding counts of calls held between updates where this config
@@ -136,13 +158,6 @@ class Guards:
     def resume_held(self, state: Mapping[str, Any]) -> None:
         """After a state loaded: what its held calls had counted, to add at the next update."""
         self.held = int(state.get("held", 0))
-
-    def released(self) -> int:
-        """What the held calls counted since the last advance (and no longer hold)."""
-        held, self.held = self.held, 0
-        return held
-
-    # --- resume ------------------------------------------------------------------------
 
     def stamp(self, state: dict[str, Any], covered: int, optimizer: Optimizer) -> dict[str, Any]:
         """``state`` with the fingerprint, the number of param groups it covers, and how many
@@ -260,7 +275,7 @@ class Guards:
             for group, values in zip(groups, kept, strict=True):
                 _restore_group(group, values)
             raise
-        guards = built.guards if hasattr(built, "guards") else built._schedreg.guards
+        guards = guards_of(built)
         guards.on_resume_change, guards.rebuild, guards.policy_key = (
             USE_CHECKPOINT,
             self.rebuild,
@@ -288,7 +303,7 @@ class Guards:
                 f"{type(scheduler).__name__} ({changed}): build the scheduler from the checkpoint's solver "
                 "node, schedreg.build_lr_scheduler(schedreg.saved_solver(state), optimizer)"
             )
-        guards = built.guards if hasattr(built, "guards") else built._schedreg.guards
+        guards = guards_of(built)
         mismatch = guards.changes(state, branches=False)
         if _warmup_only(mismatch):
             raise ConfigError(
@@ -411,6 +426,12 @@ def _warmup_only(changed: str) -> bool:
     alone (and the solver's, which gave it)."""
     keys = {part.partition(":")[0] for part in changed.split("; ")} if changed else set()
     return "optimizer_warmup" in keys and keys <= {"optimizer_warmup", "warmup_iters"}
+
+
+def guards_of(scheduler: Any) -> Guards:
+    """A schedreg scheduler's :class:`Guards` (a :class:`ScaledLR
+    <schedreg.adapters.scaled.ScaledLR>` keeps them among its extras)."""
+    return scheduler.guards if hasattr(scheduler, "guards") else scheduler._schedreg.guards
 
 
 def become(scheduler: Any, other: Any) -> None:

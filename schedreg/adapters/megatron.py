@@ -37,11 +37,6 @@ def _whole(value: Any) -> int | None:
     return int(value) if whole and int(value) >= 0 else None
 
 
-CHECKPOINT_FIELDS = {
-    **{key: key for key in ("max_lr", "min_lr", "lr_warmup_steps", "lr_decay_steps", "lr_decay_style")},
-    **{key: key for key in ("start_wd", "end_wd", "wd_incr_steps", "wd_incr_style")},
-}
-"""The schedule's fields a Megatron checkpoint's values set under ``use_checkpoint``."""
 CHECKPOINT_KEYS = {
     "max_lr": ("start_lr", "max_lr"),
     "min_lr": ("min_lr",),
@@ -51,6 +46,9 @@ CHECKPOINT_KEYS = {
 }
 """A Megatron checkpoint's keys for each value (its legacy names first, as it reads them)."""
 WD_CHECKPOINT_KEYS = ("start_wd", "end_wd", "wd_incr_steps", "wd_incr_style")
+STYLES = {"lr_decay_style": DECAY_STYLES, "wd_incr_style": WD_STYLES}
+"""A Megatron checkpoint's values that name a style, and the styles each may name (the
+others are numbers >= 0)."""
 
 
 class MegatronLR(AbsoluteLR):
@@ -127,10 +125,8 @@ class MegatronLR(AbsoluteLR):
             raise self._invalid("a param group's min_lr", group.get("min_lr"))
         try:
             lr = self.schedule.megatron_lr(step * self.schedule.increment, peak, low)
-        except ConfigError:
-            raise
         except (Exception, SystemExit) as exc:
-            raise config_error(f"{self.name} failed at step {step}", exc) from exc
+            raise config_error(f"{self.name} failed at step {step}", exc)  # noqa: B904 (its cause is set)
         return with_lr_scale(group, checked(lr, step, self.name, "lr"))
 
     def lrs_at(self, step: int) -> list[float | torch.Tensor]:
@@ -205,7 +201,7 @@ class MegatronLR(AbsoluteLR):
         if not self._native:
             return super().state_dict()
         s = self.schedule
-        state: dict[str, Any] = {key: getattr(s, key) for key in CHECKPOINT_FIELDS if key in CHECKPOINT_KEYS}
+        state: dict[str, Any] = {key: getattr(s, key) for key in CHECKPOINT_KEYS}
         if s.schedules_weight_decay:
             state.update({key: getattr(s, key) for key in WD_CHECKPOINT_KEYS})
         held = {"held": self.guards.held} if self.guards.held else {}
@@ -259,35 +255,37 @@ class MegatronLR(AbsoluteLR):
         """Megatron's ``use_checkpoint_opt_param_scheduler``: the checkpoint's values replace
         the config's, checked as Megatron's constructor asserts them; a group without its own
         ``max_lr`` peaks at the checkpoint's (Megatron's ``param_group.get('max_lr', max_lr)``)."""
-        values = {field: saved[key] for key, field in CHECKPOINT_FIELDS.items() if key in saved}
+        values = dict(saved)  # the schedule's fields, by the names Megatron's state gives them
         if peak is not None:
             values.setdefault("max_lr", peak)  # saved as Megatron saves it, its max_lr included
         for key, value in values.items():
-            valid = value in WD_STYLES if key == "wd_incr_style" else value in DECAY_STYLES
-            if key not in ("lr_decay_style", "wd_incr_style"):
-                valid = _nonnegative(value) is not None
+            valid = value in STYLES[key] if key in STYLES else _nonnegative(value) is not None
             if not valid:
                 raise ConfigError(
                     f"{self.name}: the Megatron checkpoint's {key}={value!r} is invalid; it is damaged"
                 )
-        schedule = dataclasses.replace(self.schedule, **values)
-        s = schedule
-        wsd = s.lr_decay_style == "WSD" and not (s.wsd_decay_steps and s.lr_wsd_decay_style)
+        s = dataclasses.replace(self.schedule, **values)
+        constant_wd = s.wd_incr_style == "constant"
         broken = [
             (s.lr_warmup_steps >= s.lr_decay_steps, "its warmup is not shorter than its decay"),
             (s.max_lr is not None and s.max_lr < s.min_lr, "its max_lr is below its min_lr"),
-            (wsd, "WSD, which this config's scheduler was not built for (no wsd_decay_steps)"),
+            (
+                s.lr_decay_style == "WSD" and not (s.wsd_decay_steps and s.lr_wsd_decay_style),
+                "WSD, which this config's scheduler was not built for (no wsd_decay_steps)",
+            ),
+            (
+                s.schedules_weight_decay and constant_wd and s.start_wd != s.end_wd,
+                "a constant weight decay ramps",
+            ),
+            (
+                s.schedules_weight_decay and not constant_wd and not s.wd_incr_steps,
+                "a weight-decay ramp of no length",
+            ),
         ]
-        if schedule.schedules_weight_decay:
-            constant = schedule.wd_incr_style == "constant"
-            broken.append(
-                (constant and schedule.start_wd != schedule.end_wd, "a constant weight decay ramps")
-            )
-            broken.append((not constant and not schedule.wd_incr_steps, "a weight-decay ramp of no length"))
         why = next((why for bad, why in broken if bad), None)
         if why is not None:
             raise ConfigError(f"{self.name}: the Megatron checkpoint's values do not hold ({why}): {values}")
-        self.schedule, self._native = schedule, True
+        self.schedule, self._native = s, True
         if "max_lr" in values:
             for group in self.optimizer.param_groups:
                 group.setdefault("max_lr", values["max_lr"])

@@ -12,7 +12,7 @@ import numbers
 
 from schedreg.adapters.groups import checked, set_group_value
 from schedreg.adapters.multiplier import AbsoluteLR
-from schedreg.errors import ConfigError, failures_as_config_errors
+from schedreg.errors import ConfigError, config_error
 from schedreg.schedules.mmengine import MmengineSchedule
 
 
@@ -40,6 +40,8 @@ class MmengineLR(AbsoluteLR):
                         f"{'does not have' if current is None else f'holds as {current!r}, not a number'}"
                     )
                 base = float(group.setdefault(f"initial_{key}", current))
-                with failures_as_config_errors(f"{self.name} failed at step {step}"):
+                try:
                     value = self.schedule.value(key, step, base)
+                except (Exception, SystemExit) as exc:  # run every step: the message only on a failure
+                    raise config_error(f"{self.name} failed at step {step}", exc)  # noqa: B904 (its cause is set)
                 set_group_value(group, where, checked(value, step, self.name, key))

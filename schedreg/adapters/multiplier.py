@@ -77,10 +77,8 @@ class MultiplierLR(LRScheduler):
     def _multiplier_at(self, step: int) -> float:
         try:
             multiplier = self.schedule(step)
-        except ConfigError:
-            raise
         except (Exception, SystemExit) as exc:  # an overflow, say
-            raise config_error(f"{self.name} failed at step {step}", exc) from exc
+            raise config_error(f"{self.name} failed at step {step}", exc)  # noqa: B904 (its cause is set)
         if not 0.0 <= multiplier <= 1.7976931348623157e308:  # finite (the largest float; NaN fails)
             checked(multiplier, step, self.name)
         if multiplier > 1.0 and any(  # an lr past float's range (a peer's alpha of 1e308)
@@ -109,20 +107,16 @@ class MultiplierLR(LRScheduler):
     def step(self, *args: Any, tokens: Any = None, samples: Any = None) -> None:  # type: ignore[override]
         """Advance one step; on a token or sample clock by what the update consumed
         (``tokens=``/``samples=``, else the batch the clock expects: see
-        :mod:`~schedreg.adapters.clock`). No positional argument: torch's deprecated
+        :mod:`~schedreg.schedules.clock`). No positional argument: torch's deprecated
         ``step(epoch)`` would silently jump, and a metric belongs to ``ReduceLROnPlateau``."""
         if args:
             raise TypeError(f"{self.name} is stepped with step(), got step{args!r}")
-        guards, initial = self.guards, self._step_count == 0  # initial: torch's constructor, to 0
-        plain = tokens is None and samples is None
-        if initial or (plain and guards.clock.unit == "step"):
-            moved = 1
-        else:
-            moved = guards.clock.advance(self.last_epoch, self.name, tokens, samples)
-        if not initial and guards.advance_on == "update":
-            if guards.holds(self.optimizer, 0 if plain else moved):
-                return
-            moved += guards.released()
+        initial = self._step_count == 0  # torch's constructor: to the position 0
+        moved = (
+            1 if initial else self.guards.moved(self.optimizer, self.last_epoch, self.name, tokens, samples)
+        )
+        if moved is None:
+            return
         if self._step_count == 1:
             self.guards.check_order(self.optimizer)
         self._step_count += 1
@@ -288,10 +282,8 @@ class AbsoluteLR(MultiplierLR):
                     self.optimizer.param_groups[: len(self.base_lrs)], self.base_lrs, strict=True
                 )
             ]
-        except ConfigError:
-            raise
         except (Exception, SystemExit) as exc:  # an overflow, say
-            raise config_error(f"{self.name} failed at step {step}", exc) from exc
+            raise config_error(f"{self.name} failed at step {step}", exc)  # noqa: B904 (its cause is set)
 
     def _forget_written(self) -> None:
         super()._forget_written()

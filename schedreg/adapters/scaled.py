@@ -156,7 +156,12 @@ class ScaledLR(LRScheduler):
         """torch's step on torch's own lrs, then the multiplier on top. torch's deprecated
         ``step(epoch)`` takes a finite epoch only (torch would count steps from NaN)."""
         extras = self._schedreg
-        if getattr(self, "_step_count", 1) >= 1 and extras.guards.holds(self.optimizer):
+        guards = extras.guards
+        if (
+            guards.advance_on == "update"
+            and getattr(self, "_step_count", 1) >= 1
+            and guards.holds(self.optimizer)
+        ):
             return
         if args or kwargs:  # the checks of torch's step(epoch); a plain step() skips them
             epoch = kwargs.get("epoch", args[0] if args and not self.takes_metric else None)
@@ -189,10 +194,8 @@ class ScaledLR(LRScheduler):
             _retarget(self, GroupView(optimizer, range(extras.covered)))
         try:
             super().step(*args, **(kwargs or {}))  # a user's lr_lambda may raise anything
-        except ConfigError:
-            raise
         except (Exception, SystemExit) as exc:
-            raise config_error(f"{extras.name} failed at step {extras.step + 1}", exc) from exc
+            raise config_error(f"{extras.name} failed at step {extras.step + 1}", exc)  # noqa: B904 (its cause is set)
         finally:
             _retarget(self, optimizer)
             if amp_skipped:

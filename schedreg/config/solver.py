@@ -10,6 +10,7 @@ from typing import Any
 
 from schedreg.config.units import Units
 from schedreg.errors import ConfigError
+from schedreg.schedules.clock import Clock
 from schedreg.schedules.cooldown import Branch
 from schedreg.schedules.ramp import BatchRamp
 
@@ -147,6 +148,14 @@ class SolverConfig:
             tokens_per_sample=self.tokens_per_sample,
             ramped=self.batch_size_schedule is not None,
         )
+
+    @property
+    def stepping(self) -> Clock:
+        """How far a ``scheduler.step()`` moves this (resolved) node's schedule: one step, or
+        on a token or sample clock what the update consumed (:class:`Clock`)."""
+        ramp = self.batch_size_schedule
+        units = self.units
+        return Clock(self.clock, units.per_step, ramp, self.tokens_per_sample, units.batch)
 
     def with_defaults(self, defaults: Mapping[str, Any]) -> SolverConfig:
         """A copy where ``defaults`` replace the values of keys the user did not set."""

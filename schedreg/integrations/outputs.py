@@ -137,14 +137,11 @@ def timeline(solver: SolverConfig) -> list[str]:
 def clock_timeline(solver: SolverConfig) -> list[str]:
     """The run on a token or sample clock: its length, the steps it takes where that is
     known, and the batch-size ramp."""
-    total, unit, ramp = solver.max_iter, solver.clock, solver.batch_size_schedule
-    per_sample = solver.tokens_per_sample if unit == "tokens" else 1
+    total, unit, ramp, clock = solver.max_iter, solver.clock, solver.batch_size_schedule, solver.stepping
     how = f"stepped by the {unit} each update consumed, step({unit}=n): {total:,} {unit}"
-    per_step = solver.units.per_step
-    if ramp is not None and per_sample:
-        how += f" = {ramp.steps_to(total, per_sample):,} steps"
-    elif per_step is not None:
-        how += f" = {-(-total // per_step):,} steps of {per_step:,}"
+    updates = clock.updates_to(total)
+    if updates is not None:
+        how += f" = {updates:,} steps" + (f" of {clock.per_step:,}" if ramp is None else "")
     lines = [how]
     if ramp is not None:
         sizes = ", ".join(f"{size} from {at:,}" for at, size in zip(ramp.thresholds, ramp.sizes, strict=True))

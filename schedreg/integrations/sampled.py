@@ -209,22 +209,20 @@ def _every_update(cfg: Any, keys: list[str], plateau: str) -> tuple[list[str], I
             f"{solver.path('param_schedules')}: export on {solver.path('clock')}={clock!r} writes the lrs "
             "per update; other keys' schedules are written on the step clock only"
         )
-    ramp, per_sample = solver.batch_size_schedule, solver.tokens_per_sample if clock == "tokens" else 1
-    per_step = solver.units.per_step
-    if ramp is None and per_step is None:
+    stepping = solver.stepping
+    count = stepping.updates_to(run.last)
+    if count is None:
         raise ConfigError(
             f"export on {solver.path('clock')}={clock!r} writes one row per update, and the config gives no "
             f"update's size: set a batch_size_schedule or {clock}_per_step"
         )
-    count = ramp.steps_to(run.last, per_sample or 1) if ramp is not None else -(-run.last // (per_step or 1))
     _check_length(solver, count, MAX_CURVE_STEPS, f"({count} updates)")
 
     def rows() -> Iterator[list[Any]]:
         position = 0
         while position < run.last:
-            size = ramp.size_at(position) if ramp is not None else solver.units.batch
-            yield [position, size, *run.lrs(position)]
-            position += size * (per_sample or 1) if ramp is not None and size else per_step or 1
+            yield [position, stepping.batch_size(position), *run.lrs(position)]
+            position += stepping.expected(position) or 1  # not None: updates_to was not
 
     return [clock, "batch_size", *run.names], rows(), count
 

@@ -42,6 +42,34 @@ class Clock:
         """The global batch size (samples) the next update trains on, where the config says."""
         return self.ramp.size_at(position) if self.ramp is not None else self.batch
 
+    def expected(self, position: int) -> int | None:
+        """What a plain ``step()`` from ``position`` consumes, in ``unit``: the ramp's batch
+        here (times ``tokens_per_sample`` on a token clock), or the fixed size per step
+        (None where the config gives neither).
+
+        >>> Clock("tokens", None, BatchRamp((0, 100), (2, 4)), tokens_per_sample=8).expected(100)
+        32
+        """
+        if self.ramp is None:
+            return self.per_step
+        return self.ramp.size_at(position) * self._per_sample
+
+    def updates_to(self, end: int) -> int | None:
+        """How many plain ``step()`` calls take the run from 0 to ``end`` (None where a step's
+        size is not known).
+
+        >>> Clock("tokens", 64).updates_to(1000)
+        16
+        """
+        if self.ramp is not None:
+            return self.ramp.steps_to(end, self._per_sample)
+        return -(-end // self.per_step) if self.per_step else None
+
+    @property
+    def _per_sample(self) -> int:
+        """One sample in ``unit``: its tokens on a token clock (a ramp there needs them)."""
+        return (self.tokens_per_sample or 1) if self.unit == "tokens" else 1
+
     def advance(self, position: int, owner: str, tokens: Any = None, samples: Any = None) -> int:
         """How far the step from ``position`` goes, given what the loop says it consumed."""
         if self.unit == "step":
@@ -74,17 +102,15 @@ class Clock:
         return moved
 
     def _expected(self, position: int, owner: str) -> int:
-        """What a plain ``step()`` consumed: the batch the ramp (or the config) gives here."""
-        if self.ramp is not None:
-            size = self.ramp.size_at(position)
-            return size * self.tokens_per_sample if self.unit == "tokens" else size  # type: ignore[operator]
-        if self.per_step is None:
+        """What a plain ``step()`` consumed (:meth:`expected`), which the config must give."""
+        expected = self.expected(position)
+        if expected is None:
             per = "tokens_per_step" if self.unit == "tokens" else "samples_per_step"
             raise TypeError(
                 f"{owner} counts {self.unit} (solver.clock), and how many one step consumes is not set: step "
                 f"it with step({self.unit}=n), or set solver.{per}"
             )
-        return self.per_step
+        return expected
 
 
 def _count(owner: str, name: str, value: Any) -> int:
